@@ -1,0 +1,122 @@
+"""LLM backends behind one small interface: local llama.cpp, or an OpenAI-compatible server."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import urllib.request
+from pathlib import Path
+from typing import Callable, Iterator, Protocol
+
+
+class LLMError(Exception):
+    """The model could not be loaded or did not answer."""
+
+
+class LLM(Protocol):
+    model_id: str
+
+    def generate(self, system: str, user: str, *, grammar: str | None, max_tokens: int,
+                 on_text: Callable[[str], None] | None = None, cancel: threading.Event | None = None) -> str:
+        """Return the full completion; call `on_text` with each new piece; stop early on `cancel`."""
+
+
+def _collect(pieces: Iterator[str], on_text, cancel) -> str:
+    out = []
+    for piece in pieces:
+        if cancel is not None and cancel.is_set():
+            break
+        if piece:
+            out.append(piece)
+            if on_text:
+                on_text(piece)
+    return "".join(out)
+
+
+class LlamaCppLLM:
+    """One in-process llama.cpp model. The system prompt goes first and never changes, so
+    llama.cpp reuses its evaluated prefix across requests (prompt processing dominates latency)."""
+
+    def __init__(self, model_path: Path, *, n_ctx: int = 2048, threads: int = 2) -> None:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see embeddings.py
+        self.model_path = Path(model_path)
+        self.model_id = self.model_path.name
+        self.n_ctx, self.threads = n_ctx, threads
+        self._llm = None
+        self._grammars: dict[str, object] = {}
+
+    def load(self):
+        if self._llm is None:
+            if not self.model_path.is_file():
+                raise LLMError(f"model file {self.model_path} is missing: run `python -m bot setup-model`")
+            from llama_cpp import Llama
+
+            self._llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
+                              n_threads_batch=self.threads, n_batch=256, verbose=False)
+        return self._llm
+
+    def _grammar(self, text: str):
+        from llama_cpp import LlamaGrammar
+
+        if text not in self._grammars:
+            self._grammars[text] = LlamaGrammar.from_string(text, verbose=False)
+        return self._grammars[text]
+
+    def generate(self, system, user, *, grammar, max_tokens, on_text=None, cancel=None) -> str:
+        llm = self.load()
+        stream = llm.create_chat_completion(
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+            grammar=self._grammar(grammar) if grammar else None, temperature=0.0, top_k=1,
+            max_tokens=max_tokens, stream=True)
+        return _collect((c["choices"][0]["delta"].get("content") or "" for c in stream), on_text, cancel)
+
+
+class OpenAICompatLLM:
+    """An OpenAI-compatible chat server (llama.cpp server, vLLM, Ollama …), streamed over SSE.
+    The GBNF grammar is sent as `grammar` (llama.cpp server); servers that ignore it still go
+    through the same verification, which is what guarantees grounded answers."""
+
+    def __init__(self, base_url: str, model: str, *, api_key: str | None = None, timeout_s: float = 120) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model_id = model
+        self.api_key = api_key
+        self.timeout_s = timeout_s
+
+    def generate(self, system, user, *, grammar, max_tokens, on_text=None, cancel=None) -> str:
+        body = {"model": self.model_id, "stream": True, "temperature": 0, "max_tokens": max_tokens,
+                "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}]}
+        if grammar:
+            body["grammar"] = grammar
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        req = urllib.request.Request(f"{self.base_url}/chat/completions", json.dumps(body).encode(), headers)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+                return _collect(self._events(resp), on_text, cancel)
+        except OSError as exc:
+            raise LLMError(f"the model server at {self.base_url} did not answer: {exc}") from None
+
+    @staticmethod
+    def _events(resp) -> Iterator[str]:
+        for raw in resp:
+            line = raw.decode("utf-8", "replace").strip()
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                return
+            try:
+                choice = json.loads(data)["choices"][0]
+            except (ValueError, KeyError, IndexError):
+                continue
+            yield (choice.get("delta") or {}).get("content") or ""
+
+
+def make_llm(settings) -> LLM:
+    s = settings.llm
+    if s.backend == "openai":
+        key = settings.secrets.openai_api_key
+        return OpenAICompatLLM(s.openai_base_url, s.openai_model,
+                               api_key=key.get_secret_value() if key else None, timeout_s=s.request_timeout_s)
+    return LlamaCppLLM(s.model_path, n_ctx=s.n_ctx, threads=s.threads)

@@ -1,0 +1,100 @@
+"""Named terms (models, companies, people …) and whether the corpus ever mentions them.
+
+Used twice: before generation (a question naming something the corpus never mentions is refused)
+and after it (every named term and number in an answer must occur in a cited passage).
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from .text import STOP_EN, STOP_RU, stem
+
+TOKEN = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
+NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_LATIN = re.compile(r"[a-z]", re.I)
+_CYR = re.compile(r"[а-яё]", re.I)
+_TRANSLIT = [("shch", "щ"), ("sch", "щ"), ("ch", "ч"), ("sh", "ш"), ("zh", "ж"), ("kh", "х"), ("ts", "ц"),
+             ("ya", "я"), ("yu", "ю"), ("yo", "ё"), ("ph", "ф"), ("th", "т"), ("w", "в"), ("x", "кс"),
+             ("a", "а"), ("b", "б"), ("c", "к"), ("d", "д"), ("e", "е"), ("f", "ф"), ("g", "г"), ("h", "х"),
+             ("i", "и"), ("j", "дж"), ("k", "к"), ("l", "л"), ("m", "м"), ("n", "н"), ("o", "о"), ("p", "п"),
+             ("q", "к"), ("r", "р"), ("s", "с"), ("t", "т"), ("u", "у"), ("v", "в"), ("y", "й"), ("z", "з")]
+# Capitalised English words that are not names in a question about this material.
+_COMMON_EN = frozenset("""what who whom whose which why how when where does did do is are was were can could would
+should will tell explain describe give list name according compare summarize summarise please i ai llm llms gpt
+english russian text author article section""".split())
+
+
+def _skeleton(word: str) -> str:
+    """Soft and hard signs have no Latin counterpart: 'вольфрам' and 'wolfram' → 'волфрам'."""
+    return word.replace("ь", "").replace("ъ", "")
+
+
+def translit(word: str) -> str:
+    out, i = [], 0
+    w = word.lower()
+    while i < len(w):
+        for lat, cyr in _TRANSLIT:
+            if w.startswith(lat, i):
+                out.append(cyr)
+                i += len(lat)
+                break
+        else:
+            out.append(w[i])
+            i += 1
+    return "".join(out)
+
+
+class Vocabulary:
+    """Every token of the corpus, lower-cased, plus stems, for 'does the text mention X?'."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self.tokens: set[str] = set()
+        for text in texts:
+            self.tokens.update(TOKEN.findall(text.lower().replace("ё", "е")))
+        self.parts = {p for tok in self.tokens for p in re.split(r"[-.]", tok) if p}
+        self.stems = {stem(p) for p in self.parts if not p.isdigit()}
+        self.skeletons = {_skeleton(s) for s in self.stems}
+
+    def knows(self, term: str) -> bool:
+        term = term.lower().replace("ё", "е")
+        if term in self.tokens:
+            return True
+        parts = [p for p in re.split(r"[-.]", term) if p]
+        if any(ch.isdigit() for ch in term):  # "gpt-5", "r1": the exact token must occur
+            return False
+        return all(p in self.parts or stem(p) in self.stems or _skeleton(stem(translit(p))) in self.skeletons
+                   for p in parts)
+
+
+def named_terms(text: str) -> list[str]:
+    """Tokens that look like names: Latin words inside Cyrillic text, capitalised or digit-bearing
+    tokens that do not start a sentence, CamelCase."""
+    cyrillic_text = bool(_CYR.search(text))
+    out = []
+    for m in TOKEN.finditer(text):
+        tok = m.group(0)
+        before = text[: m.start()].rstrip()
+        sentence_start = not before or before[-1] in ".!?:;\"'«(“"
+        low = tok.lower()
+        if low in STOP_RU or low in STOP_EN or low in _COMMON_EN or len(tok) < 2:
+            continue
+        latin = bool(_LATIN.search(tok))
+        camel = any(c.isupper() for c in tok[1:]) and any(c.islower() for c in tok)
+        has_digit = any(c.isdigit() for c in tok) and any(c.isalpha() for c in tok)
+        if (latin and cyrillic_text) or camel or has_digit or (tok[0].isupper() and not sentence_start):
+            out.append(tok)
+    return out
+
+
+def unknown_terms(text: str, vocab: Vocabulary) -> list[str]:
+    seen, out = set(), []
+    for term in named_terms(text):
+        if term.lower() not in seen and not vocab.knows(term):
+            seen.add(term.lower())
+            out.append(term)
+    return out
+
+
+def numbers(text: str) -> set[str]:
+    return {n.replace(",", ".") for n in NUMBER.findall(text)}

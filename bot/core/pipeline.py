@@ -1,0 +1,170 @@
+"""The answer pipeline: gates → retrieval → trimmed excerpts → constrained generation → verification.
+
+Every step that can refuse does so with a reason code (see answer.REASONS); the model is only
+called when the question names nothing unknown and the corpus has something close to it.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .answer import Answer, Citation
+from .corpus import Passage
+from .embeddings import Embedder
+from .index import LoadedIndex
+from .llm import LLM
+from .messages import t
+from .names import Vocabulary, unknown_terms
+from .prompts import EXCERPT, LANGUAGE_NAMES, SYSTEM_PROMPT, USER_PROMPT, answer_grammar
+from .retrieval import Hit, Retriever
+from .service import Turn
+from .text import language, sentences, stems
+from .verify import parse_output, partial_answer, verify
+
+log = logging.getLogger(__name__)
+
+# Below this e5 cosine for the best passage, and with no keyword match, nothing is close enough.
+MIN_DENSE_MATCH = 0.80
+WINDOW_CHARS = 420  # an excerpt shown to the model (and quoted back) is at most this long
+_FOLLOWUP = re.compile(
+    r"^\s*(а|и|но|ещ[её]|почему|зачем|а как|what else|and|why|how so|what about)\b"
+    r"|\b(он|она|оно|они|его|е[её]|их|этот|это|этого|эту|эти|этом|тот|там|he|she|it|they|this|that|his|her|their)\b",
+    re.I)
+
+
+@dataclass
+class Excerpt:
+    n: int
+    hit: Hit
+    quote: str  # 1–3 consecutive sentences of the passage, verbatim
+
+
+def is_followup(question: str) -> bool:
+    return len(question.split()) <= 10 and bool(_FOLLOWUP.search(question))
+
+
+class AnswerPipeline:
+    def __init__(self, index: LoadedIndex, embedder: Embedder, llm: LLM, *, passages: int = 3,
+                 max_tokens: int = 200, retriever: Retriever | None = None,
+                 min_match: float = MIN_DENSE_MATCH) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.llm = llm
+        self.n_passages = passages
+        self.max_tokens = max_tokens
+        self.min_match = min_match
+        self.retriever = retriever or Retriever(index, embedder)
+        self.vocab = Vocabulary([p.text for p in index.passages] + [p.section for p in index.passages])
+
+    # --- steps -----------------------------------------------------------------------------
+
+    def _window(self, question: str, passage: Passage, qvec: np.ndarray) -> str:
+        """The run of ≤3 consecutive sentences (≤ WINDOW_CHARS) most related to the question."""
+        sents = [s for s in sentences(passage.text) if any(ch.isalnum() for ch in s)] or [passage.text]
+        windows = []
+        for i in range(len(sents)):
+            for j in range(i, min(i + 3, len(sents))):
+                text = passage.text[passage.text.find(sents[i]): passage.text.find(sents[j]) + len(sents[j])]
+                if len(text) <= WINDOW_CHARS or i == j:
+                    windows.append(text[:WINDOW_CHARS * 2])
+        wanted = set(stems(question))
+        scored = [(len(wanted & set(stems(w))) / (1 + len(w) / 2000), w) for w in windows]
+        best = max(s for s, _ in scored)
+        if best > 0:
+            return next(w for s, w in scored if s == best)
+        # No shared words (an English question, or a rewording): compare meanings instead.
+        singles = [w for w in windows if len(w) <= WINDOW_CHARS][:8] or windows[:1]
+        sims = self.embedder.embed_passages(singles) @ qvec
+        return singles[int(np.argmax(sims))]
+
+    def _refuse(self, question: str, lang: str, reason: str, hits: list[Hit] = (), **kw) -> Answer:
+        text = t(reason, lang, **kw)
+        titles = list(dict.fromkeys(h.passage.section for h in hits))[:3]
+        if titles and reason == "unsupported":
+            text += "\n" + t("look_at", lang, titles="; ".join(f"«{x}»" for x in titles))
+        return Answer(question=question, lang=lang, refused=True, text=text, reason=reason,
+                      suggestions=titles if reason == "unsupported" else [])
+
+    def _citation(self, n: int, ex: Excerpt) -> Citation | None:
+        p = ex.hit.passage
+        lines = self.index.sources[p.source].locate(ex.quote, near_line=p.line_start)
+        if lines is None:  # never show a quote that is not in the source
+            log.error("quote not verbatim in %s: %r", p.source, ex.quote[:80])
+            return None
+        return Citation(n, p.id, p.source, p.section, p.date, lines[0], lines[1], ex.quote)
+
+    # --- the pipeline ----------------------------------------------------------------------
+
+    def answer(self, question: str, history: list[Turn], on_partial: Callable[[str], None] | None = None,
+               cancel: threading.Event | None = None) -> tuple[Answer, list[str]]:
+        t0 = time.perf_counter()
+        lang = language(question)
+        unknown = unknown_terms(question, self.vocab)
+        if unknown:
+            names = ", ".join(f"«{x}»" for x in unknown[:3])
+            return self._refuse(question, lang, "unknown_entity", names=names), []
+        extra = history[-1].question if history and is_followup(question) else ""
+        result = self.retriever.search(question, k=max(self.n_passages, 5), extra=extra)
+        hits = result.hits
+        timings = {"retrieve_ms": result.embed_ms + result.search_ms}
+        ids = [h.passage.id for h in hits]
+        if not hits or (hits[0].dense < self.min_match and all(h.keyword_rank is None for h in hits)):
+            return self._refuse(question, lang, "no_match"), []
+        excerpts = [Excerpt(i + 1, h, self._window(question, h.passage, result.query_vector))
+                    for i, h in enumerate(hits[: self.n_passages])]
+        timings["sources_ms"] = (time.perf_counter() - t0) * 1000
+
+        prompt = USER_PROMPT.format(
+            excerpts="\n".join(EXCERPT.format(n=e.n, section=e.hit.passage.section, text=e.quote) for e in excerpts),
+            question=question, language=LANGUAGE_NAMES[lang])
+        raw, first = [], []
+
+        def on_text(piece: str) -> None:
+            if not first:
+                first.append(time.perf_counter())
+            raw.append(piece)
+            if on_partial and (draft := partial_answer("".join(raw))):
+                on_partial(draft)
+
+        g0 = time.perf_counter()
+        output = self.llm.generate(SYSTEM_PROMPT, prompt, grammar=answer_grammar(len(excerpts)),
+                                   max_tokens=self.max_tokens, on_text=on_text, cancel=cancel)
+        timings["generate_ms"] = (time.perf_counter() - g0) * 1000
+        if first:
+            timings["first_token_ms"] = (first[0] - t0) * 1000
+        parsed = parse_output(output)
+        if parsed is None:
+            answer = self._refuse(question, lang, "unsupported", hits)
+            answer.timings = timings
+            return answer, ids
+        by_n = {e.n: e for e in excerpts}
+        vectors = {}
+
+        def similarity(sentence: str, n: int) -> float:
+            if n not in vectors:
+                vectors[n] = self.embedder.embed_passages([by_n[n].quote])[0]
+            return float(self.embedder.embed_query(sentence) @ vectors[n])
+
+        verdict = verify(parsed, {e.n: e.hit.passage.text for e in excerpts}, similarity=similarity)
+        for sentence, why in verdict.dropped:
+            log.info("dropped answer sentence (%s): %r", why, sentence[:120])
+        shown: dict[int, Citation] = {}  # excerpt number → citation renumbered 1, 2 … in order of use
+        parts = []
+        for sentence, n in verdict.sentences:
+            if n not in shown and (c := self._citation(len(shown) + 1, by_n[n])):
+                shown[n] = c
+            if n in shown:
+                parts.append(f"{sentence} [{shown[n].n}]")
+        if not parts:
+            answer = self._refuse(question, lang, "unsupported", hits)
+        else:
+            answer = Answer(question=question, lang=lang, refused=False, text=" ".join(parts),
+                            citations=list(shown.values()))
+        answer.timings = timings
+        return answer, ids

@@ -1,0 +1,107 @@
+"""Hybrid retrieval: FTS5 keyword search over stems + FAISS dense search, fused and reranked.
+
+Measured on the development set (see `scripts/bench_retrieval.py`): keyword search is precise for
+Russian questions that reuse the text's words, dense search carries English and reworded ones.
+Fusion is weighted reciprocal-rank fusion; Latin-only questions go to the dense side alone,
+since keyword search cannot match English words against Russian text.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .corpus import Passage
+from .embeddings import Embedder
+from .index import LoadedIndex
+from .text import stems
+
+_CYRILLIC = re.compile(r"[а-яё]", re.I)
+
+
+@dataclass
+class Hit:
+    passage: Passage
+    score: float
+    dense: float  # cosine similarity of question and passage
+    keyword_rank: int | None = None  # 1-based rank in FTS5 results
+    dense_rank: int | None = None
+
+    def to_json(self) -> dict:
+        p = self.passage
+        return {"id": p.id, "source": p.source, "section": p.section, "date": p.date,
+                "line_start": p.line_start, "line_end": p.line_end, "text": p.text,
+                "score": round(self.score, 5)}
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[Hit]
+    query_vector: np.ndarray
+    embed_ms: float
+    search_ms: float
+
+
+def fts_query(question: str) -> str | None:
+    """Stems joined with OR (FTS5's implicit AND finds nothing for most questions)."""
+    terms = sorted(set(stems(question)))
+    return " OR ".join(f'"{s}"' for s in terms) if terms else None
+
+
+class Retriever:
+    def __init__(self, index: LoadedIndex, embedder: Embedder, *, candidates: int = 30, rrf_k: int = 60,
+                 dense_weight: float = 1.0, keyword_weight: float = 0.5) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+        self.dense_weight = dense_weight
+        self.keyword_weight = keyword_weight
+
+    @classmethod
+    def from_settings(cls, index: LoadedIndex, embedder: Embedder, s) -> "Retriever":
+        return cls(index, embedder, candidates=s.candidates, rrf_k=s.rrf_k,
+                   dense_weight=s.dense_weight, keyword_weight=s.keyword_weight)
+
+    def keyword(self, question: str, k: int) -> list[tuple[int, float]]:
+        """(passage position, bm25 score; lower is better) for the best k FTS5 matches."""
+        q = fts_query(question)
+        if not q:
+            return []
+        rows = self.index.db.execute(
+            "select rowid, bm25(passages_fts) from passages_fts where passages_fts match ? "
+            "order by bm25(passages_fts) limit ?", (q, k)).fetchall()
+        return [(rowid - 1, score) for rowid, score in rows]
+
+    def dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        scores, ids = self.index.faiss.search(vector.reshape(1, -1).astype(np.float32), k)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def search(self, question: str, k: int = 5, extra: str = "") -> SearchResult:
+        """Top-k passages for `question`; `extra` (a follow-up's context) widens both retrievers."""
+        t0 = time.perf_counter()
+        vector = self.embedder.embed_query(f"{extra} {question}".strip())
+        t1 = time.perf_counter()
+        n = max(self.candidates, k)
+        dense = self.dense(vector, n)
+        use_keywords = bool(_CYRILLIC.search(question + extra))
+        keyword = self.keyword(f"{question} {extra}", n) if use_keywords else []
+        fused: dict[int, float] = {}
+        for weight, ranking in ((self.dense_weight, dense), (self.keyword_weight, keyword)):
+            for rank, (pos, _) in enumerate(ranking, 1):
+                fused[pos] = fused.get(pos, 0.0) + weight / (self.rrf_k + rank)
+        dense_rank = {pos: r for r, (pos, _) in enumerate(dense, 1)}
+        kw_rank = {pos: r for r, (pos, _) in enumerate(keyword, 1)}
+        dense_sim = dict(dense)
+        order = sorted(fused, key=lambda pos: -fused[pos])[:k]
+        hits = []
+        for pos in order:
+            sim = dense_sim.get(pos)
+            if sim is None:
+                sim = float(self.index.faiss.reconstruct(pos) @ vector)
+            hits.append(Hit(self.index.passages[pos], fused[pos], sim, kw_rank.get(pos), dense_rank.get(pos)))
+        t2 = time.perf_counter()
+        return SearchResult(question, hits, vector, (t1 - t0) * 1000, (t2 - t1) * 1000)

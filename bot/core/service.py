@@ -1,0 +1,227 @@
+"""The answer service every front end calls: limits, a bounded fair queue, chat history, records.
+
+The pipeline (blocking, CPU-bound, one model instance) runs on one worker thread; front ends are
+async and await `ask`. Everything a user can trigger ends in an `Answer` — an answer, a refusal,
+or a clear busy/limit/timeout message — never an exception.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from .answer import Answer
+from .messages import t
+from .text import language
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who asks, where: the front end's ids as strings."""
+
+    platform: str  # "console" | "cli" | "telegram" | "discord"
+    chat_id: str
+    user_id: str
+    user_lang: str | None = None  # the client's language code, a hint for UI strings
+    roles: tuple[str, ...] = ()  # platform role names (Discord), for admin checks
+
+    @property
+    def chat_key(self) -> str:
+        return f"{self.platform}:{self.chat_id}"
+
+
+@dataclass
+class Turn:
+    question: str
+    passage_ids: list[str]
+    at: float = field(default_factory=time.monotonic)
+
+
+class Pipeline(Protocol):
+    def answer(self, question: str, history: list[Turn], on_partial: Callable[[str], None] | None,
+               cancel: threading.Event) -> tuple[Answer, list[str]]:
+        """Answer one question; return the Answer and the passage ids it retrieved."""
+
+
+class Recorder(Protocol):
+    def record_answer(self, asker: Asker, answer: Answer) -> int | None: ...
+
+    def record_feedback(self, answer_id: int, asker: Asker, value: int) -> bool: ...
+
+
+class RateLimiter:
+    """Sliding one-minute windows per user and for everyone."""
+
+    def __init__(self, per_user: int, global_: int, window_s: float = 60.0) -> None:
+        self.per_user, self.global_, self.window = per_user, global_, window_s
+        self._user: dict[str, deque] = defaultdict(deque)
+        self._all: deque = deque()
+        self._lock = threading.Lock()
+
+    def check(self, user: str, now: float | None = None) -> float:
+        """0 if allowed (and counted), else seconds to wait."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            q = self._user[user]
+            for d in (q, self._all):
+                while d and now - d[0] >= self.window:
+                    d.popleft()
+            for d, limit in ((q, self.per_user), (self._all, self.global_)):
+                if len(d) >= limit:
+                    return max(1.0, self.window - (now - d[0]))
+            q.append(now)
+            self._all.append(now)
+            return 0.0
+
+
+@dataclass
+class Counters:
+    started: float = field(default_factory=time.time)
+    day: str = ""
+    answers_today: int = 0
+    refusals_today: int = 0
+    last_error: str | None = None
+
+    def count(self, answer: Answer) -> None:
+        today = time.strftime("%Y-%m-%d")
+        if today != self.day:
+            self.day, self.answers_today, self.refusals_today = today, 0, 0
+        if answer.refused:
+            self.refusals_today += 1
+        else:
+            self.answers_today += 1
+
+
+class AnswerService:
+    def __init__(self, pipeline: Pipeline, *, queue_size: int = 8, time_limit_s: float = 60,
+                 max_question_chars: int = 1000, history_turns: int = 3, history_ttl_s: float = 1800,
+                 limiter: RateLimiter | None = None, recorder: Recorder | None = None,
+                 passage_lookup: Callable[[str], object] | None = None) -> None:
+        self.pipeline = pipeline
+        self.queue_size = queue_size
+        self.time_limit_s = time_limit_s
+        self.max_question_chars = max_question_chars
+        self.history_turns, self.history_ttl_s = history_turns, history_ttl_s
+        self.limiter = limiter
+        self.recorder = recorder
+        self.passage_lookup = passage_lookup
+        self.counters = Counters()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer")
+        self._pending = 0  # waiting + running
+        self._history: dict[str, deque[Turn]] = {}
+        self._closing = False
+        self._lock = threading.Lock()
+
+    @property
+    def queue_length(self) -> int:
+        return self._pending
+
+    def new_chat(self, asker: Asker) -> str:
+        self._history.pop(asker.chat_key, None)
+        return t("new_chat", asker.user_lang or "ru")
+
+    def passage(self, passage_id: str):
+        """The full passage behind a citation (for a "full passage" button), or None."""
+        return self.passage_lookup(passage_id) if self.passage_lookup else None
+
+    def feedback(self, answer_id: int, asker: Asker, value: int) -> bool:
+        """Record 👍 (+1) or 👎 (-1) for an answer; False if it cannot be recorded."""
+        if self.recorder is None or value not in (1, -1):
+            return False
+        return self.recorder.record_feedback(answer_id, asker, value)
+
+    def _turns(self, key: str) -> list[Turn]:
+        turns = self._history.get(key)
+        if not turns:
+            return []
+        now = time.monotonic()
+        return [x for x in turns if now - x.at < self.history_ttl_s]
+
+    def _remember(self, key: str, turn: Turn) -> None:
+        if self.history_turns:
+            self._history.setdefault(key, deque(maxlen=self.history_turns)).append(turn)
+
+    def _notice(self, question: str, lang: str, reason: str, **kw) -> Answer:
+        return Answer(question=question, lang=lang, refused=True, text=t(reason, lang, **kw), reason=reason)
+
+    def precheck(self, question: str, asker: Asker) -> tuple[str, Answer | None]:
+        """Clean the question; return (clean question, a refusal Answer or None)."""
+        clean = "".join(ch for ch in question if ch.isprintable() or ch in "\n\t")
+        clean = clean.encode("utf-8", "replace").decode("utf-8").strip()  # lone surrogates → '?'
+        lang = language(clean) if clean else (asker.user_lang if asker.user_lang in ("ru", "en") else "ru")
+        if self._closing:
+            return clean, self._notice(clean, lang, "shutting_down")
+        if not any(ch.isalnum() for ch in clean):
+            return clean, self._notice(clean, lang, "empty")
+        if len(clean) > self.max_question_chars:
+            return clean, self._notice(clean[:200], lang, "too_long", limit=self.max_question_chars)
+        if self.limiter and (wait := self.limiter.check(asker.user_id)):
+            return clean, self._notice(clean, lang, "rate_limited", seconds=int(wait + 0.999))
+        return clean, None
+
+    async def ask(self, question: str, asker: Asker, on_partial: Callable[[str], None] | None = None) -> Answer:
+        """Answer `question` for `asker`; `on_partial` gets the draft answer text on the event loop."""
+        started = time.perf_counter()
+        clean, notice = self.precheck(question, asker)
+        if notice:
+            return self._finish(asker, notice, started)
+        lang = language(clean)
+        with self._lock:
+            if self._pending >= self.queue_size + 1:
+                return self._finish(asker, self._notice(clean, lang, "busy"), started)
+            self._pending += 1
+        loop = asyncio.get_running_loop()
+        cancel = threading.Event()
+
+        def partial(text: str) -> None:
+            if on_partial and not cancel.is_set():
+                loop.call_soon_threadsafe(on_partial, text)
+
+        history = self._turns(asker.chat_key)
+        future = loop.run_in_executor(self._executor, self._run, clean, history, partial, cancel)
+        try:
+            answer, passage_ids = await asyncio.wait_for(asyncio.shield(future), self.time_limit_s)
+        except asyncio.TimeoutError:
+            cancel.set()
+            answer, passage_ids = self._notice(clean, lang, "timeout", seconds=int(self.time_limit_s)), []
+        except asyncio.CancelledError:
+            cancel.set()
+            raise
+        finally:
+            with self._lock:
+                self._pending -= 1
+        if passage_ids:
+            self._remember(asker.chat_key, Turn(clean, passage_ids))
+        return self._finish(asker, answer, started)
+
+    def _run(self, question: str, history: list[Turn], partial, cancel: threading.Event):
+        if cancel.is_set():  # timed out while waiting in the queue
+            return self._notice(question, language(question), "timeout", seconds=int(self.time_limit_s)), []
+        try:
+            return self.pipeline.answer(question, history, partial, cancel)
+        except Exception as exc:  # never a trace in a chat: log it, answer with a clear message
+            log.exception("answer pipeline failed")
+            self.counters.last_error = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {type(exc).__name__}: {exc}"
+            return self._notice(question, language(question), "error"), []
+
+    def _finish(self, asker: Asker, answer: Answer, started: float) -> Answer:
+        answer.timings.setdefault("total_ms", (time.perf_counter() - started) * 1000)
+        self.counters.count(answer)
+        if self.recorder:
+            try:
+                answer.answer_id = self.recorder.record_answer(asker, answer)
+            except Exception:
+                log.exception("could not record the answer")
+        return answer
+
+    def close(self, wait: bool = True) -> None:
+        """Stop taking questions; finish the one running (or not, with wait=False)."""
+        self._closing = True
+        self._executor.shutdown(wait=wait, cancel_futures=True)

@@ -1,0 +1,90 @@
+"""Text helpers shared by parsing, indexing, retrieval and verification.
+
+`collapse` defines what "verbatim" means everywhere: runs of whitespace (NBSP included) become
+one space. A quote is verbatim when it is a substring of the collapsed source file.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+_WS = re.compile(r"\s+")  # Python's \s matches U+00A0 too
+WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
+_CYR = re.compile(r"[а-яё]", re.I)
+_LAT = re.compile(r"[a-z]", re.I)
+_SENT_END = re.compile(r"(?<=[.!?…])\s+(?=[\"'<(«]?[A-ZА-ЯЁ0-9])")
+
+# Snowball's stop lists, trimmed to what matters for questions about a text.
+STOP_RU = frozenset("""
+и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее мне было
+вот от меня еще нет о из ему теперь когда даже ну вдруг ли если уже или ни быть был него до вас
+нибудь опять уж вам ведь там потом себя ничего ей может они тут где есть надо ней для мы тебя их
+чем была сам чтоб без будто чего раз тоже себе под будет ж тогда кто этот того потому этого какой
+совсем ним здесь этом один почти мой тем чтобы нее сейчас были куда зачем всех никогда можно при
+наконец два об другой хоть после над больше тот через эти нас про всего них какая много разве три
+эту моя впрочем хорошо свою этой перед иногда лучше чуть том нельзя такой им более всегда конечно
+всю между это эта эти каких какие какое каким какую такие также почему зачем ли либо её чём кого
+кому какого каком которые который которая которое которых есть ещё весь вся всё сказать говорит
+говорится думает считает пишет автор автора автору автором текст тексте материале материал
+""".split())
+STOP_EN = frozenset("""
+a an the and or but if then else of to in on at by for with about against between into through
+during before after above below from up down out off over under again further once here there when
+where why how all any both each few more most other some such no nor not only own same so than too
+very can will just should now is are was were be been being have has had having do does did doing
+i me my we our you your he him his she her it its they them their what which who whom this that
+these those am would could tell say says said think thinks author text does doesn't according
+""".split())
+
+_STEMMERS = {"ru": Stemmer.Stemmer("russian"), "en": Stemmer.Stemmer("english")}
+
+
+def collapse(text: str) -> str:
+    """Collapse every whitespace run (NBSP included) to one space and strip the ends."""
+    return _WS.sub(" ", text).strip()
+
+
+def is_blank(line: str) -> bool:
+    return not line.strip()  # str.strip() removes NBSP as well
+
+
+def words(text: str) -> list[str]:
+    return WORD.findall(text.lower().replace("ё", "е"))
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return _STEMMERS["ru" if _CYR.search(word) else "en"].stemWord(word)
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-cased words without stop words or one-letter tokens."""
+    return [w for w in words(text) if len(w) > 1 and w not in STOP_RU and w not in STOP_EN]
+
+
+def stems(text: str, drop_stop: bool = True) -> list[str]:
+    return [stem(w) for w in (content_words(text) if drop_stop else words(text))]
+
+
+def language(text: str) -> str:
+    """'ru' when the text has Cyrillic letters at least as often as Latin ones, else 'en'."""
+    cyr, lat = len(_CYR.findall(text)), len(_LAT.findall(text))
+    if cyr == 0 and lat == 0:
+        return "ru"
+    return "ru" if cyr >= lat else "en"
+
+
+def sentences(text: str) -> list[str]:
+    """Split collapsed text into sentences; every piece is a substring of the input."""
+    out, start = [], 0
+    for m in _SENT_END.finditer(text):
+        piece = text[start:m.start()].strip()
+        if piece:
+            out.append(piece)
+        start = m.end()
+    tail = text[start:].strip()
+    if tail:
+        out.append(tail)
+    return out

@@ -1,0 +1,120 @@
+"""Mechanical checks of a model's output against the excerpts it was given.
+
+The model is small and invents; nothing it writes reaches a user unless every check passes:
+1. the output parses (NO_ANSWER, or {"answer", "citations"}), citations name given excerpts;
+2. every number and named term of a sentence occurs in a cited passage;
+3. each sentence is supported by a cited passage: enough of its content words occur there
+   (stems; Russian) or, across languages, its embedding is close enough to the passage's.
+Unsupported sentences are removed; if none is left, the answer is refused.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .names import Vocabulary, named_terms, numbers
+from .prompts import NO_ANSWER
+from .text import language, sentences, stems
+
+# Calibrated on the development set (scripts/eval run): see README "Answer quality".
+MIN_LEXICAL = 0.5  # share of a sentence's content stems found in the passage
+MIN_DENSE = 0.83  # e5 cosine of an answer sentence and a passage (cross-language support)
+
+
+@dataclass
+class ModelOutput:
+    answer: str
+    citations: list[int]
+
+
+@dataclass
+class Verdict:
+    sentences: list[tuple[str, int]] = field(default_factory=list)  # kept (sentence, excerpt number)
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # (sentence, reason)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.sentences)
+
+    @property
+    def text(self) -> str:
+        return " ".join(s for s, _ in self.sentences)
+
+    @property
+    def citations(self) -> list[int]:
+        return sorted({n for _, n in self.sentences})
+
+
+def parse_output(raw: str) -> ModelOutput | None:
+    """None for NO_ANSWER or anything that is not the expected JSON."""
+    raw = raw.strip()
+    if not raw or raw.startswith(NO_ANSWER):
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("answer"), str):
+        return None
+    cites = data.get("citations")
+    if not isinstance(cites, list):
+        return None
+    return ModelOutput(data["answer"].strip(), [c for c in cites if isinstance(c, int)])
+
+
+def lexical_support(sentence: str, passage: str) -> float:
+    wanted = set(stems(sentence))
+    if not wanted:
+        return 0.0
+    return len(wanted & set(stems(passage))) / len(wanted)
+
+
+def verify(output: ModelOutput, passages: dict[int, str], *, similarity: Callable[[str, int], float] | None = None,
+           min_lexical: float = MIN_LEXICAL, min_dense: float = MIN_DENSE) -> Verdict:
+    """Check `output` against `passages` (excerpt number → full passage text)."""
+    verdict = Verdict()
+    cited = [n for n in dict.fromkeys(output.citations) if n in passages]
+    if not cited:
+        verdict.dropped.append((output.answer, "cites no given excerpt"))
+        return verdict
+    vocab = {n: Vocabulary([passages[n]]) for n in cited}
+    for sentence in sentences(output.answer):
+        if not any(ch.isalnum() for ch in sentence):
+            continue
+        best, reason = None, "not supported by a cited excerpt"
+        for n in cited:
+            nums = numbers(sentence) - numbers(passages[n])
+            if nums:
+                reason = f"number {sorted(nums)[0]} is not in the cited excerpt"
+                continue
+            missing = [t for t in named_terms(sentence) if not vocab[n].knows(t)]
+            if missing:
+                reason = f"'{missing[0]}' is not in the cited excerpt"
+                continue
+            if lexical_support(sentence, passages[n]) >= min_lexical:
+                best = n
+                break
+            if similarity and language(sentence) != language(passages[n]) and similarity(sentence, n) >= min_dense:
+                best = n
+                break
+        if best is None:
+            verdict.dropped.append((sentence, reason))
+        else:
+            verdict.sentences.append((sentence, best))
+    return verdict
+
+
+_JSON_ANSWER = re.compile(r'^\{"answer": "((?:[^"\\]|\\.)*)')
+
+
+def partial_answer(raw: str) -> str:
+    """The answer text streamed so far, from a partial JSON output (for live display)."""
+    m = _JSON_ANSWER.match(raw)
+    if not m:
+        return ""
+    try:
+        return json.loads(f'"{m.group(1).rstrip(chr(92))}"')
+    except ValueError:
+        return m.group(1)
