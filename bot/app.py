@@ -9,32 +9,35 @@ import logging
 import threading
 
 from .config import Settings
+from .core.admin import AdminService
 from .core.embeddings import Embedder, make_embedder
 from .core.index import LoadedIndex, load_index
 from .core.llm import LLM, make_llm
 from .core.pipeline import AnswerPipeline
 from .core.retrieval import Retriever
 from .core.service import AnswerService, RateLimiter
+from .core.store import Store
 
 log = logging.getLogger(__name__)
 
 
 class Core:
     def __init__(self, settings: Settings, *, llm: LLM | None = None, embedder: Embedder | None = None,
-                 store=None) -> None:
+                 builder=None) -> None:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings)
         self.llm = llm or make_llm(settings)
         self.index = load_index(settings.index_dir)
         self._swap_lock = threading.Lock()
         a, lim = settings.answer, settings.limits
-        self.store = store
+        self.store = Store(settings.data_dir / "bot.db",
+                           context=lambda: {"model": self.llm.model_id, "index_version": self.index.version})
         self.service = AnswerService(
             self._pipeline(self.index), queue_size=a.queue_size, time_limit_s=a.time_limit_s,
             max_question_chars=a.max_question_chars, history_turns=a.history_turns, history_ttl_s=a.history_ttl_s,
-            limiter=RateLimiter(lim.per_user_per_minute, lim.global_per_minute), recorder=store,
+            limiter=RateLimiter(lim.per_user_per_minute, lim.global_per_minute), recorder=self.store,
             passage_lookup=self.passage)
-        self.admin = None  # set by bot.core.admin when the store is available
+        self.admin = AdminService(self, self.store, settings, builder=builder)
 
     def _pipeline(self, index: LoadedIndex) -> AnswerPipeline:
         s = self.settings
@@ -58,6 +61,5 @@ class Core:
 
     def close(self) -> None:
         self.service.close()
-        if self.store is not None:
-            self.store.close()
+        self.store.close()
 

@@ -145,6 +145,57 @@ def cmd_setup_model(args, settings: Settings) -> int:
     return 0
 
 
+def _admin_call(settings: Settings, method: str, *args) -> int:
+    """Run one admin operation as the local, trusted operator; progress goes to stderr."""
+    from .core.service import Asker
+
+    core = _core(settings)
+    asker = Asker("cli", "cli", "local", user_lang="en")
+
+    def progress(line: str) -> None:
+        print(f"\r{line}", end="", file=sys.stderr, flush=True)
+
+    try:
+        action = getattr(core.admin, method)
+        kwargs = {} if method in ("status", "rollback") else {"on_progress": progress}
+        reply = asyncio.run(action(asker, *args, **kwargs))
+    finally:
+        core.close()
+    print(("\n" if method not in ("status", "rollback") else "") + reply.text)
+    return 0 if reply.ok else 1
+
+
+def cmd_add(args, settings: Settings) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: {path} is not a file", file=sys.stderr)
+        return 1
+    return _admin_call(settings, "add_document", path.name, path.read_bytes())
+
+
+def cmd_remove(args, settings: Settings) -> int:
+    return _admin_call(settings, "remove_document", args.source)
+
+
+def cmd_rollback(args, settings: Settings) -> int:
+    return _admin_call(settings, "rollback")
+
+
+def cmd_status(args, settings: Settings) -> int:
+    return _admin_call(settings, "status")
+
+
+def cmd_stats(args, settings: Settings) -> int:
+    from .core.store import Store, format_summary
+
+    store = Store(settings.data_dir / "bot.db")
+    try:
+        print(format_summary(store.summary(days=args.days)))
+    finally:
+        store.close()
+    return 0
+
+
 def cmd_serve(args, settings: Settings) -> int:
     from .frontends.runner import serve
 
@@ -177,6 +228,17 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_eval)
     sub.add_parser("doctor", help="check the installation and say what to fix").set_defaults(func=cmd_doctor)
     sub.add_parser("setup-model", help="download and check the default model").set_defaults(func=cmd_setup_model)
+    p = sub.add_parser("add", help="add a .txt/.md document to the corpus and reindex")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_add)
+    p = sub.add_parser("remove", help="take a source out of the corpus and reindex")
+    p.add_argument("source", help="file name in the corpus folder, e.g. notes.md")
+    p.set_defaults(func=cmd_remove)
+    sub.add_parser("rollback", help="switch back to the previous index version").set_defaults(func=cmd_rollback)
+    sub.add_parser("status", help="index, model, uptime, answers today").set_defaults(func=cmd_status)
+    p = sub.add_parser("stats", help="summary of the bot's store: answers, refusals, feedback, latency")
+    p.add_argument("--days", type=int, default=14)
+    p.set_defaults(func=cmd_stats)
     p = sub.add_parser("serve", help="run the bot")
     p.add_argument("frontend", nargs="?", default="auto", choices=["auto", "console", "telegram", "discord", "all"])
     p.set_defaults(func=cmd_serve)

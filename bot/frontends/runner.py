@@ -60,8 +60,15 @@ def serve(settings: Settings, frontend: str = "auto") -> int:
               file=sys.stderr)
         return 2
     from ..app import Core
+    from ..core.index import stale_sources
+    from ..core.model_files import check_model
 
+    if settings.llm.backend == "llama_cpp":
+        check_model(settings.llm.model_path, settings.llm.model_sha256)  # a wrong file never starts silently
     core = Core(settings)
+    if stale := stale_sources(core.index, settings.corpus_dir):
+        print(f"warning: the corpus changed since index {core.index.version} was built ({', '.join(stale)}); "
+              "answers use the old index until you run `python -m bot index` or /reindex", file=sys.stderr)
     if names == ["console"]:
         from .console import run_console
 

@@ -1,0 +1,83 @@
+"""Answer latency benchmark on the real model: time to sources, first token, whole answer, and the
+pipeline's overhead against llama-cpp-python alone on the very same prompt. Prints figures.
+
+    python scripts/bench_answer.py [--qa tests/data/dev_questions.jsonl] [--n 12]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.app import Core  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from bot.core.service import Asker  # noqa: E402
+
+
+class RecordingLLM:
+    """Passes calls through to the real backend and keeps what was asked, to replay it alone."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.model_id, self.calls = inner, inner.model_id, []
+
+    def generate(self, system, user, **kw):
+        self.calls.append((system, user, kw["grammar"], kw["max_tokens"]))
+        return self.inner.generate(system, user, **kw)
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--qa", default="tests/data/dev_questions.jsonl")
+    ap.add_argument("--n", type=int, default=12)
+    args = ap.parse_args()
+    settings = load_settings()
+    from bot.core.llm import make_llm
+
+    llm = RecordingLLM(make_llm(settings))
+    t0 = time.perf_counter()
+    core = Core(settings, llm=llm)
+    core.service.limiter = None
+    core.embedder.embed_query("прогрев")
+    llm.inner.load()
+    print(f"core + model loaded in {time.perf_counter() - t0:.1f} s")
+    items = [json.loads(x) for x in Path(args.qa).read_text(encoding="utf-8").splitlines() if x.strip()]
+    items = [q for q in items if q["kind"] == "answerable"][: args.n]
+    rows = []
+    for i, q in enumerate(items):
+        answer = asyncio.run(core.service.ask(q["question"], Asker("bench", str(i), "bench")))
+        if "generate_ms" not in answer.timings:
+            continue
+        system, user, grammar, max_tokens = llm.calls[-1]
+        # Leave only the system prompt in llama.cpp's cache, as the pipeline found it, then replay.
+        llm.inner.generate(system, "ok", grammar=None, max_tokens=1)
+        g0 = time.perf_counter()
+        llm.inner.generate(system, user, grammar=grammar, max_tokens=max_tokens)  # same prompt, model alone
+        alone = (time.perf_counter() - g0) * 1000
+        rows.append({**answer.timings, "alone_ms": alone})
+        print(f"{q['id']}: total {answer.timings['total_ms']:.0f} ms, model alone {alone:.0f} ms, "
+              f"sources {answer.timings.get('sources_ms', 0):.0f} ms, "
+              f"first token {answer.timings.get('first_token_ms', float('nan')):.0f} ms, refused={answer.refused}")
+    core.close()
+    if not rows:
+        print("no question reached the model")
+        return
+    for key in ("sources_ms", "first_token_ms", "total_ms", "alone_ms"):
+        vals = [r[key] for r in rows if key in r]
+        print(f"{key:<15} p50 {statistics.median(vals):7.0f}  p95 {pct(vals, 0.95):7.0f}  (n={len(vals)})")
+    overhead = [(r["total_ms"] - r["alone_ms"]) / r["alone_ms"] for r in rows]
+    print(f"pipeline overhead vs model alone on the same prompt: median {100 * statistics.median(overhead):.1f}%")
+
+
+if __name__ == "__main__":
+    main()

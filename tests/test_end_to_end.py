@@ -1,0 +1,80 @@
+"""End to end on the real index of the shipped corpus and the real model, through the CLI contracts.
+
+Needs `./run`'s set-up (model file and index). Set BOT_SKIP_MODEL_TESTS=1 to skip deliberately;
+a missing model is otherwise a failure, so CI cannot pass without exercising it.
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.real
+
+if os.environ.get("BOT_SKIP_MODEL_TESTS") == "1":
+    pytest.skip("BOT_SKIP_MODEL_TESTS=1", allow_module_level=True)
+
+
+def run_bot(*args: str, stdin: str | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_", "BOT_"))}
+    env["BOT__LOGGING__FILE"] = "null"
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, input=stdin, capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def answers():
+    """One `ask - --json` process answers every question (the model loads once)."""
+    questions = [
+        "Что автор думает о LoRA?",  # answerable, Russian
+        "What is the Chinchilla scaling law about?",  # answerable, English
+        "Что автор думает о DeepSeek-R1?",  # never mentioned
+        "Как приготовить борщ?",  # off-topic
+    ]
+    proc = run_bot("ask", "--json", "-", stdin="\n".join(questions) + "\n")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.strip()]
+    assert [x["question"] for x in lines] == questions
+    return dict(zip(questions, lines))
+
+
+def test_search_cli_contract():
+    proc = run_bot("search", "--json", "-k", "3", "что автор думает о LoRA?")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(proc.stdout)
+    assert data["query"] == "что автор думает о LoRA?" and len(data["passages"]) == 3
+    p = data["passages"][0]
+    assert set(p) == {"id", "source", "section", "date", "line_start", "line_end", "text", "score"}
+    assert any("LoRA" in x["section"] or "LoRA" in x["text"] for x in data["passages"])
+
+
+def test_russian_question_is_answered_with_a_verbatim_quote(answers):
+    a = answers["Что автор думает о LoRA?"]
+    assert not a["refused"], a["answer"]
+    assert a["citations"] and all(c["quote"] for c in a["citations"])
+    source = (ROOT / "corpus" / "gpt-models.txt").read_text(encoding="utf-8")
+    collapsed = " ".join(source.split())
+    for c in a["citations"]:
+        assert c["quote"] in collapsed
+        lines = source.split("\n")[c["line_start"] - 1: c["line_end"]]
+        assert " ".join(" ".join(lines).split()).find(c["quote"][:30]) >= 0
+    assert set(a["timings"]) >= {"retrieve_ms", "generate_ms", "total_ms"}
+
+
+def test_english_question_gets_an_english_answer_or_refusal(answers):
+    a = answers["What is the Chinchilla scaling law about?"]
+    assert a["lang"] == "en"
+    if a["refused"]:
+        assert "material" in a["answer"]
+    else:
+        assert a["citations"]
+
+
+def test_unmentioned_model_and_off_topic_are_refused(answers):
+    absent = answers["Что автор думает о DeepSeek-R1?"]
+    assert absent["refused"] and absent["reason"] == "unknown_entity" and not absent["citations"]
+    off = answers["Как приготовить борщ?"]
+    assert off["refused"] and not off["citations"]
