@@ -16,7 +16,7 @@ from .core.llm import LLM, make_llm
 from .core.pipeline import AnswerPipeline
 from .core.retrieval import Retriever
 from .core.service import AnswerService, RateLimiter
-from .core.store import Store
+from .core.store import DB_NAME, Store
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class Core:
         self.index = load_index(settings.index_dir)
         self._swap_lock = threading.Lock()
         a, lim = settings.answer, settings.limits
-        self.store = Store(settings.data_dir / "bot.db",
+        self.store = Store(settings.data_dir / DB_NAME,
                            context=lambda: {"model": self.llm.model_id, "index_version": self.index.version})
         self.service = AnswerService(
             self._pipeline(self.index), queue_size=a.queue_size, time_limit_s=a.time_limit_s,

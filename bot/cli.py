@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
-import time
+from dataclasses import asdict
 from pathlib import Path
 
 from .config import ConfigError, Settings, load_dotenv, load_settings
@@ -46,8 +47,8 @@ def cmd_index(args, settings: Settings) -> int:
                          min_chars=settings.chunking.min_chars, max_chars=settings.chunking.max_chars,
                          progress=progress, force=args.force)
     if args.progress_json:
-        print(json.dumps({"stage": "report", "summary": report.summary(), "changed": report.changed,
-                          "version": report.version}, ensure_ascii=False), flush=True)
+        print(json.dumps({"stage": "report", **asdict(report), "summary": report.summary()}, ensure_ascii=False),
+              flush=True)
     else:
         print(report.summary())
     return 0
@@ -186,9 +187,9 @@ def cmd_status(args, settings: Settings) -> int:
 
 
 def cmd_stats(args, settings: Settings) -> int:
-    from .core.store import Store, format_summary
+    from .core.store import DB_NAME, Store, format_summary
 
-    store = Store(settings.data_dir / "bot.db")
+    store = Store(settings.data_dir / DB_NAME)
     try:
         print(format_summary(store.summary(days=args.days)))
     finally:
@@ -246,8 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         args = parser.parse_args([*(["--config", args.config] if args.config else []), "serve"])
     load_dotenv()
+    if args.config:  # child processes (the admin reindex) must read the same file
+        os.environ["BOT_CONFIG"] = str(Path(args.config).resolve())
     try:
-        settings = load_settings(args.config)
+        settings = load_settings()
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 2

@@ -170,7 +170,7 @@ def _set(tree: dict, path: tuple[str, ...], value) -> None:
 def _env_value(key: str, raw: str):
     if key in LIST_KEYS:
         return [item.strip() for item in raw.split(",") if item.strip()]
-    return raw
+    return None if raw.strip().lower() in ("", "null", "none") else raw
 
 
 def _describe(err: ValidationError, origin: str) -> str:

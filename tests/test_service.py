@@ -171,5 +171,10 @@ def test_many_concurrent_users_all_get_an_answer(core, llm):
     assert len(answers) == 40 and all(isinstance(a, Answer) and a.text for a in answers)
     reasons = {a.reason for a in answers}
     assert reasons <= {"answered", "busy", "rate_limited"}
-    assert sum(a.reason == "rate_limited" for a in answers) == 10  # the 4th question of each user
+    # "busy" is decided before the rate limit, so only admitted questions count against a user's 3.
+    per_user = {}
+    for i, a in enumerate(answers):
+        if a.reason == "answered":
+            per_user[i % 10] = per_user.get(i % 10, 0) + 1
+    assert per_user and max(per_user.values()) <= 3
     assert core.service.queue_length == 0

@@ -24,7 +24,7 @@ from .names import Vocabulary, unknown_terms
 from .prompts import EXCERPT, LANGUAGE_NAMES, SYSTEM_PROMPT, USER_PROMPT, answer_grammar
 from .retrieval import Hit, Retriever
 from .service import Turn
-from .text import language, sentences, stems
+from .text import language, sentences, stems, strip_markup
 from .verify import parse_output, partial_answer, verify
 
 log = logging.getLogger(__name__)
@@ -104,25 +104,26 @@ class AnswerPipeline:
     def answer(self, question: str, history: list[Turn], on_partial: Callable[[str], None] | None = None,
                cancel: threading.Event | None = None) -> tuple[Answer, list[str]]:
         t0 = time.perf_counter()
-        lang = language(question)
-        unknown = unknown_terms(question, self.vocab)
+        asked = strip_markup(question) or question  # tags and link targets are not what is asked
+        lang = language(asked)
+        unknown = unknown_terms(asked, self.vocab)
         if unknown:
             names = ", ".join(f"«{x}»" for x in unknown[:3])
             return self._refuse(question, lang, "unknown_entity", names=names), []
-        extra = history[-1].question if history and is_followup(question) else ""
-        result = self.retriever.search(question, k=max(self.n_passages, 5), extra=extra)
+        extra = history[-1].question if history and is_followup(asked) else ""
+        result = self.retriever.search(asked, k=max(self.n_passages, 5), extra=extra)
         hits = result.hits
         timings = {"retrieve_ms": result.embed_ms + result.search_ms}
         ids = [h.passage.id for h in hits]
         if not hits or (hits[0].dense < self.min_match and all(h.keyword_rank is None for h in hits)):
             return self._refuse(question, lang, "no_match"), []
-        excerpts = [Excerpt(i + 1, h, self._window(question, h.passage, result.query_vector))
+        excerpts = [Excerpt(i + 1, h, self._window(asked, h.passage, result.query_vector))
                     for i, h in enumerate(hits[: self.n_passages])]
         timings["sources_ms"] = (time.perf_counter() - t0) * 1000
 
         prompt = USER_PROMPT.format(
             excerpts="\n".join(EXCERPT.format(n=e.n, section=e.hit.passage.section, text=e.quote) for e in excerpts),
-            question=question, language=LANGUAGE_NAMES[lang])
+            question=asked, language=LANGUAGE_NAMES[lang])
         raw, first = [], []
 
         def on_text(piece: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import time
 from collections import defaultdict, deque
@@ -17,7 +18,9 @@ from typing import Callable, Protocol
 
 from .answer import Answer
 from .messages import t
-from .text import language
+from .text import language, strip_markup
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,13 @@ class RateLimiter:
             self._all.append(now)
             return 0.0
 
+    def forget_idle(self, now: float | None = None) -> None:
+        """Drop users with no request in the window, so memory does not grow with every user ever seen."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            for user in [u for u, d in self._user.items() if not d or now - d[-1] >= self.window]:
+                del self._user[user]
+
 
 @dataclass
 class Counters:
@@ -120,6 +130,10 @@ class AnswerService:
         self._lock = threading.Lock()
 
     @property
+    def _limit_s(self) -> int:
+        return max(1, round(self.time_limit_s))
+
+    @property
     def queue_length(self) -> int:
         return self._pending
 
@@ -138,11 +152,11 @@ class AnswerService:
         return self.recorder.record_feedback(answer_id, asker, value)
 
     def _turns(self, key: str) -> list[Turn]:
-        turns = self._history.get(key)
-        if not turns:
-            return []
         now = time.monotonic()
-        return [x for x in turns if now - x.at < self.history_ttl_s]
+        turns = [x for x in self._history.get(key, ()) if now - x.at < self.history_ttl_s]
+        if not turns:
+            self._history.pop(key, None)  # expired chats are forgotten, not kept forever
+        return turns
 
     def _remember(self, key: str, turn: Turn) -> None:
         if self.history_turns:
@@ -153,17 +167,17 @@ class AnswerService:
 
     def precheck(self, question: str, asker: Asker) -> tuple[str, Answer | None]:
         """Clean the question; return (clean question, a refusal Answer or None)."""
-        clean = "".join(ch for ch in question if ch.isprintable() or ch in "\n\t")
+        clean = ANSI_ESCAPE.sub("", question)
+        clean = "".join(ch for ch in clean if ch.isprintable() or ch in "\n\t")
         clean = clean.encode("utf-8", "replace").decode("utf-8").strip()  # lone surrogates → '?'
-        lang = language(clean) if clean else (asker.user_lang if asker.user_lang in ("ru", "en") else "ru")
+        plain = strip_markup(clean)
+        lang = language(plain) if plain else (asker.user_lang if asker.user_lang in ("ru", "en") else "ru")
         if self._closing:
             return clean, self._notice(clean, lang, "shutting_down")
         if not any(ch.isalnum() for ch in clean):
             return clean, self._notice(clean, lang, "empty")
         if len(clean) > self.max_question_chars:
             return clean, self._notice(clean[:200], lang, "too_long", limit=self.max_question_chars)
-        if self.limiter and (wait := self.limiter.check(asker.user_id)):
-            return clean, self._notice(clean, lang, "rate_limited", seconds=int(wait + 0.999))
         return clean, None
 
     async def ask(self, question: str, asker: Asker, on_partial: Callable[[str], None] | None = None) -> Answer:
@@ -172,10 +186,14 @@ class AnswerService:
         clean, notice = self.precheck(question, asker)
         if notice:
             return self._finish(asker, notice, started)
-        lang = language(clean)
+        lang = language(strip_markup(clean))
         with self._lock:
-            if self._pending >= self.queue_size + 1:
+            if self._pending >= self.queue_size + 1:  # before the rate limit: "busy" costs the user nothing
                 return self._finish(asker, self._notice(clean, lang, "busy"), started)
+            if self.limiter and (wait := self.limiter.check(asker.user_id)):
+                self.limiter.forget_idle()
+                return self._finish(asker, self._notice(clean, lang, "rate_limited", seconds=round(wait + 0.5)),
+                                    started)
             self._pending += 1
         loop = asyncio.get_running_loop()
         cancel = threading.Event()
@@ -190,7 +208,7 @@ class AnswerService:
             answer, passage_ids = await asyncio.wait_for(asyncio.shield(future), self.time_limit_s)
         except asyncio.TimeoutError:
             cancel.set()
-            answer, passage_ids = self._notice(clean, lang, "timeout", seconds=int(self.time_limit_s)), []
+            answer, passage_ids = self._notice(clean, lang, "timeout", seconds=self._limit_s), []
         except asyncio.CancelledError:
             cancel.set()
             raise
@@ -203,7 +221,7 @@ class AnswerService:
 
     def _run(self, question: str, history: list[Turn], partial, cancel: threading.Event):
         if cancel.is_set():  # timed out while waiting in the queue
-            return self._notice(question, language(question), "timeout", seconds=int(self.time_limit_s)), []
+            return self._notice(question, language(question), "timeout", seconds=self._limit_s), []
         try:
             return self.pipeline.answer(question, history, partial, cancel)
         except Exception as exc:  # never a trace in a chat: log it, answer with a clear message

@@ -41,6 +41,14 @@ these those am would could tell say says said think thinks author text does does
 _STEMMERS = {"ru": Stemmer.Stemmer("russian"), "en": Stemmer.Stemmer("english")}
 
 
+_MARKUP = re.compile(r"<[^<>\n]{1,200}>|\]\([^)\s]{1,500}\)|`{1,3}|\*{1,3}|_{2,}")
+
+
+def strip_markup(text: str) -> str:
+    """The words of a question without HTML tags, markdown link targets and emphasis marks."""
+    return collapse(_MARKUP.sub(" ", text))
+
+
 def collapse(text: str) -> str:
     """Collapse every whitespace run (NBSP included) to one space and strip the ends."""
     return _WS.sub(" ", text).strip()
