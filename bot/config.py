@@ -41,6 +41,8 @@ class RetrievalSettings(Strict):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
     keyword_weight: float = Field(0.5, ge=0, description="Weight of the FTS5 ranking in fusion (Latin-only queries use dense only).")
+    title_weight: float = Field(0.2, ge=0, description="Dense score bonus: weight of the section title's similarity.")
+    neighbour_weight: float = Field(0.2, ge=0, description="Dense score bonus: weight of the best same-section neighbour's similarity.")
 
 
 class LLMSettings(Strict):

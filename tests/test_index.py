@@ -15,7 +15,7 @@ def build(settings, embedder, **kw):
 
 def test_build_writes_a_versioned_index_with_manifest(settings, embedder):
     report = build(settings, embedder)
-    assert report.changed and report.passages == 7 and report.embedded == 7
+    assert report.changed and report.passages == 7 and report.embedded == 7 + 5  # passages + section titles
     assert report.sources_added == ["notes.md", "sample.txt"]
     idx = IndexDir(settings.index_dir)
     assert idx.current() == report.version
@@ -25,7 +25,7 @@ def test_build_writes_a_versioned_index_with_manifest(settings, embedder):
     assert set(manifest["sources"]) == {"notes.md", "sample.txt"}
     assert len(manifest["sources"]["sample.txt"]["sha256"]) == 64
     loaded = load_index(settings.index_dir)
-    assert len(loaded.passages) == loaded.faiss.ntotal == 7
+    assert len(loaded.passages) == loaded.faiss.ntotal == 7 and loaded.sections.ntotal == 5
     assert loaded.sources["sample.txt"].locate("LoRA - это способ дообучения большой модели") == (42, 42)
 
 
@@ -34,7 +34,7 @@ def test_rebuild_without_change_is_a_no_op(settings, embedder):
     again = build(settings, embedder)
     assert not again.changed and again.version == first.version
     assert "nothing changed" in again.summary()
-    assert embedder.calls == 7
+    assert embedder.calls == 12
 
 
 def test_changing_one_section_re_embeds_only_its_passages(settings, embedder):
@@ -43,7 +43,7 @@ def test_changing_one_section_re_embeds_only_its_passages(settings, embedder):
     path.write_text(path.read_text(encoding="utf-8").replace("до 4 бит", "до 3 бит"), encoding="utf-8")
     report = build(settings, embedder)
     assert report.changed and report.embedded == 1 and report.sources_changed == ["notes.md"]
-    assert embedder.calls == 8
+    assert embedder.calls == 13
     assert "3 бит" in " ".join(p.text for p in load_index(settings.index_dir).passages)
 
 
@@ -107,7 +107,7 @@ def test_seed_embeddings_are_used_by_a_fresh_cache(settings, embedder, tmp_path)
     cache.close()
     fresh = EmbeddingCache(seed_dir, embedder.model_id, embedder.dim)
     got = fresh.get(hashes)
-    assert len(got) == len(hashes) == 7
+    assert len(got) == len(hashes) == 12
     assert all(v.shape == (embedder.dim,) and abs(np.linalg.norm(v) - 1) < 1e-5 for v in got.values())
 
 

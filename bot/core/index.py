@@ -5,6 +5,7 @@ Layout of `index/`:
     versions/<name>/manifest.json corpus hashes, chunking, embedding model, build time
     versions/<name>/passages.db   passages, FTS5 table, a copy of each source file
     versions/<name>/vectors.faiss inner-product index of normalised vectors (row i = passage rowid i+1)
+    versions/<name>/sections.faiss one vector per section title
     embeddings.db                 cache: embedded-text hash → vector (so rebuilds embed only changes)
     seed-embeddings.npz           shipped cache for the shipped corpus (a fresh clone embeds nothing)
 
@@ -32,7 +33,7 @@ from .corpus import Document, Passage, SourceText, parse_corpus
 from .embeddings import Embedder, embedding_text
 from .text import stems
 
-FORMAT = 1
+FORMAT = 2  # 2: section-title vectors (sections.faiss)
 KEEP_VERSIONS = 3
 
 
@@ -211,7 +212,9 @@ def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder, *, min_ch
     if old and not force and _manifest_key(old["sources"], old["chunking"], old["embedding"]["model"]) == key:
         return BuildReport(cur, False, len(passages), seconds=time.perf_counter() - t0)
 
-    texts = [embedding_text(p) for p in passages]
+    sections = list(dict.fromkeys((p.source, p.section_no, p.section) for p in passages))
+    # Section titles are embedded too: retrieval uses a title's similarity as a prior for its passages.
+    texts = [embedding_text(p) for p in passages] + [title for _, _, title in sections]
     hashes = [text_hash(x) for x in texts]
     cache = EmbeddingCache(index_dir, embedder.model_id, embedder.dim)
     try:
@@ -241,9 +244,10 @@ def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder, *, min_ch
     matrix = np.stack([vectors[h] for h in hashes]).astype(np.float32)
     faiss.normalize_L2(matrix)
     _write_db(tmp / "passages.db", docs, passages)
-    index = faiss.IndexFlatIP(embedder.dim)
-    index.add(matrix)
-    faiss.write_index(index, str(tmp / "vectors.faiss"))
+    for name_, rows in (("vectors.faiss", matrix[: len(passages)]), ("sections.faiss", matrix[len(passages):])):
+        flat = faiss.IndexFlatIP(embedder.dim)
+        flat.add(rows)
+        faiss.write_index(flat, str(tmp / name_))
     old_ids = set(_passage_ids(idx, cur)) if cur else set()
     new_ids = {p.id for p in passages}
     manifest = {
@@ -300,6 +304,9 @@ class LoadedIndex:
     passages: list[Passage]  # position i = FAISS row i = rowid i+1
     by_id: dict[str, int]
     sources: dict[str, SourceText]
+    sections: faiss.Index  # one vector per section title, in order of first appearance
+    section_of: np.ndarray  # passage position → row in `sections`
+    same_prev: np.ndarray  # passage i-1 is in the same section as passage i
 
 
 def load_index(index_dir: Path, version: str | None = None) -> LoadedIndex:
@@ -316,12 +323,21 @@ def load_index(index_dir: Path, version: str | None = None) -> LoadedIndex:
         passages = [Passage(*r) for r in rows]
         sources = {n: SourceText(n, c.split("\n")) for n, c in db.execute("select name, content from sources")}
         vectors = faiss.read_index(str(folder / "vectors.faiss"))
+        sections = faiss.read_index(str(folder / "sections.faiss"))
     except (OSError, sqlite3.Error, RuntimeError, ValueError, KeyError) as exc:
         raise IndexUnavailable(f"index {name} is unreadable ({exc}): run `python -m bot index --force`") from None
     if vectors.ntotal != len(passages) or not passages:
         raise IndexUnavailable(f"index {name} is inconsistent ({vectors.ntotal} vectors, {len(passages)} passages): "
                           "run `python -m bot index --force`")
-    return LoadedIndex(name, manifest, db, vectors, passages, {p.id: i for i, p in enumerate(passages)}, sources)
+    keys = list(dict.fromkeys((p.source, p.section_no) for p in passages))
+    if sections.ntotal != len(keys):
+        raise IndexUnavailable(f"index {name} is inconsistent ({sections.ntotal} section vectors, {len(keys)} "
+                               "sections): run `python -m bot index --force`")
+    row = {k: i for i, k in enumerate(keys)}
+    section_of = np.array([row[(p.source, p.section_no)] for p in passages])
+    same_prev = np.array([i > 0 and section_of[i - 1] == section_of[i] for i in range(len(passages))])
+    return LoadedIndex(name, manifest, db, vectors, passages, {p.id: i for i, p in enumerate(passages)}, sources,
+                       sections, section_of, same_prev)
 
 
 def stale_sources(index: LoadedIndex, corpus_dir: Path) -> list[str]:

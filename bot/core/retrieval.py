@@ -53,18 +53,21 @@ def fts_query(question: str) -> str | None:
 
 class Retriever:
     def __init__(self, index: LoadedIndex, embedder: Embedder, *, candidates: int = 30, rrf_k: int = 60,
-                 dense_weight: float = 1.0, keyword_weight: float = 0.5) -> None:
+                 dense_weight: float = 1.0, keyword_weight: float = 0.5, title_weight: float = 0.2,
+                 neighbour_weight: float = 0.2) -> None:
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
         self.rrf_k = rrf_k
         self.dense_weight = dense_weight
         self.keyword_weight = keyword_weight
+        self.title_weight = title_weight
+        self.neighbour_weight = neighbour_weight
 
     @classmethod
     def from_settings(cls, index: LoadedIndex, embedder: Embedder, s) -> "Retriever":
-        return cls(index, embedder, candidates=s.candidates, rrf_k=s.rrf_k,
-                   dense_weight=s.dense_weight, keyword_weight=s.keyword_weight)
+        return cls(index, embedder, candidates=s.candidates, rrf_k=s.rrf_k, dense_weight=s.dense_weight,
+                   keyword_weight=s.keyword_weight, title_weight=s.title_weight, neighbour_weight=s.neighbour_weight)
 
     def keyword(self, question: str, k: int) -> list[tuple[int, float]]:
         """(passage position, bm25 score; lower is better) for the best k FTS5 matches."""
@@ -76,9 +79,28 @@ class Retriever:
             "order by bm25(passages_fts) limit ?", (q, k)).fetchall()
         return [(rowid - 1, score) for rowid, score in rows]
 
+    def similarities(self, vector: np.ndarray) -> np.ndarray:
+        """Cosine of the question with every passage (exact search; the corpus is small)."""
+        flat = self.index.faiss
+        scores, ids = flat.search(vector.reshape(1, -1).astype(np.float32), flat.ntotal)
+        sims = np.empty(flat.ntotal, dtype=np.float32)
+        sims[ids[0]] = scores[0]
+        return sims
+
     def dense(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        scores, ids = self.index.faiss.search(vector.reshape(1, -1).astype(np.float32), k)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        """Top-k passages by cosine, plus two priors measured to help reworded questions: the
+        similarity of the passage's section title, and of its best neighbour in the same section
+        (answers often straddle a passage boundary)."""
+        return self._ranked(self.similarities(vector), vector, k)
+
+    def _ranked(self, sims: np.ndarray, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        idx = self.index
+        title = idx.sections.reconstruct_n(0, idx.sections.ntotal) @ vector
+        prev = np.where(idx.same_prev, np.roll(sims, 1), -1.0)
+        nxt = np.where(np.roll(idx.same_prev, -1), np.roll(sims, -1), -1.0)
+        score = sims + self.title_weight * title[idx.section_of] + self.neighbour_weight * np.maximum(prev, nxt)
+        top = np.argsort(-score)[:k]
+        return [(int(i), float(sims[i])) for i in top]
 
     def search(self, question: str, k: int = 5, extra: str = "") -> SearchResult:
         """Top-k passages for `question`; `extra` (a follow-up's context) widens both retrievers."""
@@ -86,7 +108,8 @@ class Retriever:
         vector = self.embedder.embed_query(f"{extra} {question}".strip())
         t1 = time.perf_counter()
         n = max(self.candidates, k)
-        dense = self.dense(vector, n)
+        sims = self.similarities(vector)
+        dense = self._ranked(sims, vector, n)
         use_keywords = bool(_CYRILLIC.search(question + extra))
         keyword = self.keyword(f"{question} {extra}", n) if use_keywords else []
         fused: dict[int, float] = {}
@@ -95,13 +118,8 @@ class Retriever:
                 fused[pos] = fused.get(pos, 0.0) + weight / (self.rrf_k + rank)
         dense_rank = {pos: r for r, (pos, _) in enumerate(dense, 1)}
         kw_rank = {pos: r for r, (pos, _) in enumerate(keyword, 1)}
-        dense_sim = dict(dense)
         order = sorted(fused, key=lambda pos: -fused[pos])[:k]
-        hits = []
-        for pos in order:
-            sim = dense_sim.get(pos)
-            if sim is None:
-                sim = float(self.index.faiss.reconstruct(pos) @ vector)
-            hits.append(Hit(self.index.passages[pos], fused[pos], sim, kw_rank.get(pos), dense_rank.get(pos)))
+        hits = [Hit(self.index.passages[pos], fused[pos], float(sims[pos]), kw_rank.get(pos), dense_rank.get(pos))
+                for pos in order]
         t2 = time.perf_counter()
         return SearchResult(question, hits, vector, (t1 - t0) * 1000, (t2 - t1) * 1000)
