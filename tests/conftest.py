@@ -47,7 +47,7 @@ class HashEmbedder:
         return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
 
 
-_EXCERPT = re.compile(r"^\[(\d+)\] \((.*?)\) (.*)$", re.M)
+_EXCERPT = re.compile(r"^\[(\d+)\] (.*)$", re.M)
 
 
 class ScriptedLLM:
@@ -67,7 +67,7 @@ class ScriptedLLM:
             out = self.outputs.pop(0)
         else:
             m = _EXCERPT.search(user)
-            first = re.split(r"(?<=[.!?])\s", m.group(3))[0] if m else "NO_ANSWER"
+            first = re.split(r"(?<=[.!?])\s", m.group(2))[0] if m else "NO_ANSWER"
             out = json.dumps({"answer": first, "citations": [1]}, ensure_ascii=False) if m else "NO_ANSWER"
         pieces = [out[i: i + 8] for i in range(0, len(out), 8)]
         done = []

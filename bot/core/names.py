@@ -11,7 +11,7 @@ from typing import Iterable
 from .text import STOP_EN, STOP_RU, stem
 
 TOKEN = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
-NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+NUMBER = re.compile(r"(?<![^\W\d_])\d+(?:[.,]\d+)?(?![^\W\d_])")  # not part of a word like "T9"
 _LATIN = re.compile(r"[a-z]", re.I)
 _CYR = re.compile(r"[а-яё]", re.I)
 _TRANSLIT = [("shch", "щ"), ("sch", "щ"), ("ch", "ч"), ("sh", "ш"), ("zh", "ж"), ("kh", "х"), ("ts", "ц"),

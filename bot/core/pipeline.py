@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 # Below this e5 cosine for the best passage, and with no keyword match, nothing is close enough.
 MIN_DENSE_MATCH = 0.80
-WINDOW_CHARS = 420  # an excerpt shown to the model (and quoted back) is at most this long
+WINDOW_CHARS = 330  # an excerpt shown to the model (and quoted back): ~110 tokens
 _FOLLOWUP = re.compile(
     r"^\s*(а|и|но|ещ[её]|почему|зачем|а как|what else|and|why|how so|what about)\b"
     r"|\b(он|она|оно|они|его|е[её]|их|этот|это|этого|эту|эти|этом|тот|там|he|she|it|they|this|that|his|her|their)\b",
@@ -65,23 +65,37 @@ class AnswerPipeline:
     # --- steps -----------------------------------------------------------------------------
 
     def _window(self, question: str, passage: Passage, qvec: np.ndarray) -> str:
-        """The run of ≤3 consecutive sentences (≤ WINDOW_CHARS) most related to the question."""
-        sents = [s for s in sentences(passage.text) if any(ch.isalnum() for ch in s)] or [passage.text]
-        windows = []
-        for i in range(len(sents)):
-            for j in range(i, min(i + 3, len(sents))):
-                text = passage.text[passage.text.find(sents[i]): passage.text.find(sents[j]) + len(sents[j])]
-                if len(text) <= WINDOW_CHARS or i == j:
-                    windows.append(text[:WINDOW_CHARS * 2])
+        """The sentence most related to the question, widened by its neighbours up to WINDOW_CHARS:
+        the answer is often the sentence next to the one that shares the question's words."""
+        text = passage.text
+        spans, cursor = [], 0
+        for sent in sentences(text):
+            begin = text.find(sent, cursor)
+            spans.append((begin, begin + len(sent)))
+            cursor = begin + len(sent)
+        spans = [sp for sp in spans if any(ch.isalnum() for ch in text[sp[0]:sp[1]])] or [(0, len(text))]
         wanted = set(stems(question))
-        scored = [(len(wanted & set(stems(w))) / (1 + len(w) / 2000), w) for w in windows]
-        best = max(s for s, _ in scored)
-        if best > 0:
-            return next(w for s, w in scored if s == best)
-        # No shared words (an English question, or a rewording): compare meanings instead.
-        singles = [w for w in windows if len(w) <= WINDOW_CHARS][:8] or windows[:1]
-        sims = self.embedder.embed_passages(singles) @ qvec
-        return singles[int(np.argmax(sims))]
+        scores = [len(wanted & set(stems(text[a:b]))) / (1 + (b - a) / 2000) for a, b in spans]
+        if max(scores) > 0:
+            best = scores.index(max(scores))
+        else:  # no shared words (an English question, or a rewording): compare meanings instead
+            candidates = spans[:12]
+            sims = self.embedder.embed_passages([text[a:b][:WINDOW_CHARS] for a, b in candidates]) @ qvec
+            best = int(np.argmax(sims))
+        lo = hi = best
+        while True:
+            grown = False
+            for cand in (lo - 1, hi + 1):
+                if 0 <= cand < len(spans):
+                    a, b = spans[min(lo, cand)][0], spans[max(hi, cand)][1]
+                    if b - a <= WINDOW_CHARS:
+                        lo, hi, grown = min(lo, cand), max(hi, cand), True
+            if not grown:
+                break
+        a, b = spans[lo][0], spans[hi][1]
+        if b - a > WINDOW_CHARS:  # one very long sentence: keep its start, cut at a word boundary
+            b = a + max(text.rfind(" ", a, a + WINDOW_CHARS) - a, WINDOW_CHARS // 2)
+        return text[a:b].strip()
 
     def _refuse(self, question: str, lang: str, reason: str, hits: list[Hit] = (), **kw) -> Answer:
         text = t(reason, lang, **kw)
@@ -122,7 +136,7 @@ class AnswerPipeline:
         timings["sources_ms"] = (time.perf_counter() - t0) * 1000
 
         prompt = USER_PROMPT.format(
-            excerpts="\n".join(EXCERPT.format(n=e.n, section=e.hit.passage.section, text=e.quote) for e in excerpts),
+            excerpts="\n".join(EXCERPT.format(n=e.n, text=e.quote) for e in excerpts),
             question=asked, language=LANGUAGE_NAMES[lang])
         raw, first = [], []
 
@@ -152,7 +166,8 @@ class AnswerPipeline:
                 vectors[n] = self.embedder.embed_passages([by_n[n].quote])[0]
             return float(self.embedder.embed_query(sentence) @ vectors[n])
 
-        verdict = verify(parsed, {e.n: e.hit.passage.text for e in excerpts}, similarity=similarity)
+        verdict = verify(parsed, {e.n: f"{e.hit.passage.section} {e.hit.passage.text}" for e in excerpts},
+                         similarity=similarity)
         for sentence, why in verdict.dropped:
             log.info("dropped answer sentence (%s): %r", why, sentence[:120])
         shown: dict[int, Citation] = {}  # excerpt number → citation renumbered 1, 2 … in order of use

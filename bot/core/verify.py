@@ -2,8 +2,9 @@
 
 The model is small and invents; nothing it writes reaches a user unless every check passes:
 1. the output parses (NO_ANSWER, or {"answer", "citations"}), citations name given excerpts;
-2. every number and named term of a sentence occurs in a cited passage;
-3. each sentence is supported by a cited passage: enough of its content words occur there
+2. every number and named term of a sentence occurs in the passage it is attributed to (the
+   cited one, or another given excerpt when the model cited the wrong number);
+3. each sentence is supported by that passage: enough of its content words occur there
    (stems; Russian) or, across languages, its embedding is close enough to the passage's.
 Unsupported sentences are removed; if none is left, the answer is refused.
 """
@@ -56,7 +57,7 @@ def parse_output(raw: str) -> ModelOutput | None:
         data = json.loads(raw)
     except ValueError:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("answer"), str):
+    if not isinstance(data, dict) or not isinstance(data.get("answer"), str) or data["answer"].strip() == NO_ANSWER:
         return None
     cites = data.get("citations")
     if not isinstance(cites, list):
@@ -64,10 +65,11 @@ def parse_output(raw: str) -> ModelOutput | None:
     return ModelOutput(data["answer"].strip(), [c for c in cites if isinstance(c, int)])
 
 
-def lexical_support(sentence: str, passage: str) -> float:
+def lexical_support(sentence: str, passage: str) -> float | None:
+    """Share of the sentence's content stems found in the passage; None if it has none."""
     wanted = set(stems(sentence))
     if not wanted:
-        return 0.0
+        return None
     return len(wanted & set(stems(passage))) / len(wanted)
 
 
@@ -79,12 +81,15 @@ def verify(output: ModelOutput, passages: dict[int, str], *, similarity: Callabl
     if not cited:
         verdict.dropped.append((output.answer, "cites no given excerpt"))
         return verdict
-    vocab = {n: Vocabulary([passages[n]]) for n in cited}
+    # The small model often cites the neighbouring number: a sentence is checked against the cited
+    # excerpts first, then the other given ones, and is attributed to the one that supports it.
+    order = cited + [n for n in passages if n not in cited]
+    vocab = {n: Vocabulary([passages[n]]) for n in order}
     for sentence in sentences(output.answer):
         if not any(ch.isalnum() for ch in sentence):
             continue
-        best, reason = None, "not supported by a cited excerpt"
-        for n in cited:
+        best, reason = None, "not supported by a given excerpt"
+        for n in order:
             nums = numbers(sentence) - numbers(passages[n])
             if nums:
                 reason = f"number {sorted(nums)[0]} is not in the cited excerpt"
@@ -93,7 +98,11 @@ def verify(output: ModelOutput, passages: dict[int, str], *, similarity: Callabl
             if missing:
                 reason = f"'{missing[0]}' is not in the cited excerpt"
                 continue
-            if lexical_support(sentence, passages[n]) >= min_lexical:
+            lexical = lexical_support(sentence, passages[n])
+            if lexical is None and (numbers(sentence) or named_terms(sentence)):
+                best = n  # a bare figure or name ("29 лет", "Kandinsky 2.1"), found in the passage above
+                break
+            if lexical is not None and lexical >= min_lexical:
                 best = n
                 break
             if similarity and language(sentence) != language(passages[n]) and similarity(sentence, n) >= min_dense:
@@ -112,7 +121,7 @@ _JSON_ANSWER = re.compile(r'^\{"answer": "((?:[^"\\]|\\.)*)')
 def partial_answer(raw: str) -> str:
     """The answer text streamed so far, from a partial JSON output (for live display)."""
     m = _JSON_ANSWER.match(raw)
-    if not m:
+    if not m or NO_ANSWER.startswith(m.group(1)):  # never flash the refusal sentinel at a user
         return ""
     try:
         return json.loads(f'"{m.group(1).rstrip(chr(92))}"')
