@@ -21,6 +21,7 @@ from .index import LoadedIndex
 from .llm import LLM
 from .messages import t
 from .names import Vocabulary, unknown_terms
+from .relevance import TermWeights
 from .prompts import EXCERPT, LANGUAGE_NAMES, SYSTEM_PROMPT, USER_PROMPT, answer_grammar
 from .retrieval import Hit, Retriever
 from .service import Turn
@@ -29,8 +30,14 @@ from .verify import parse_output, partial_answer, verify
 
 log = logging.getLogger(__name__)
 
-# Below this e5 cosine for the best passage, and with no keyword match, nothing is close enough.
+# Gates, calibrated on the development set (README, "Answer quality"): below this e5 cosine for
+# the best passage nothing is close enough; for a Cyrillic question, below MIN_COVERAGE of its
+# IDF-weighted words in the best passages it is off-topic, and an answer citing a passage under
+# MIN_CITED_COVERAGE answers something else than was asked.
 MIN_DENSE_MATCH = 0.80
+MIN_COVERAGE = 0.2
+MIN_CITED_COVERAGE = 0.15
+_CYRILLIC = re.compile(r"[а-яё]", re.I)
 WINDOW_CHARS = 330  # an excerpt shown to the model (and quoted back): ~110 tokens
 _FOLLOWUP = re.compile(
     r"^\s*(а|и|но|ещ[её]|почему|зачем|а как|what else|and|why|how so|what about)\b"
@@ -61,6 +68,7 @@ class AnswerPipeline:
         self.min_match = min_match
         self.retriever = retriever or Retriever(index, embedder)
         self.vocab = Vocabulary([p.text for p in index.passages] + [p.section for p in index.passages])
+        self.weights = TermWeights(index.passages)
 
     # --- steps -----------------------------------------------------------------------------
 
@@ -129,15 +137,18 @@ class AnswerPipeline:
         hits = result.hits
         timings = {"retrieve_ms": result.embed_ms + result.search_ms}
         ids = [h.passage.id for h in hits]
-        if not hits or (hits[0].dense < self.min_match and all(h.keyword_rank is None for h in hits)):
+        cyrillic = bool(_CYRILLIC.search(asked))
+        about = f"{extra} {asked}".strip()  # a follow-up is about the previous question too
+        coverage = {h.passage.id: self.weights.coverage(about, self.index.by_id[h.passage.id]) for h in hits}
+        if not hits or hits[0].dense < self.min_match or (cyrillic and max(coverage.values()) < MIN_COVERAGE):
             return self._refuse(question, lang, "no_match"), []
-        excerpts = [Excerpt(i + 1, h, self._window(asked, h.passage, result.query_vector))
+        excerpts = [Excerpt(i + 1, h, self._window(about, h.passage, result.query_vector))
                     for i, h in enumerate(hits[: self.n_passages])]
         timings["sources_ms"] = (time.perf_counter() - t0) * 1000
 
         prompt = USER_PROMPT.format(
             excerpts="\n".join(EXCERPT.format(n=e.n, text=e.quote) for e in excerpts),
-            question=asked, language=LANGUAGE_NAMES[lang])
+            question=f"{asked} (follow-up to: {extra})" if extra else asked, language=LANGUAGE_NAMES[lang])
         raw, first = [], []
 
         def on_text(piece: str) -> None:
@@ -168,6 +179,10 @@ class AnswerPipeline:
 
         verdict = verify(parsed, {e.n: f"{e.hit.passage.section} {e.hit.passage.text}" for e in excerpts},
                          similarity=similarity)
+        if cyrillic:
+            off = [(x, n) for x, n in verdict.sentences if coverage[by_n[n].hit.passage.id] < MIN_CITED_COVERAGE]
+            verdict.dropped += [(x, "its passage does not cover the question") for x, _ in off]
+            verdict.sentences = [x for x in verdict.sentences if x not in off]
         for sentence, why in verdict.dropped:
             log.info("dropped answer sentence (%s): %r", why, sentence[:120])
         shown: dict[int, Citation] = {}  # excerpt number → citation renumbered 1, 2 … in order of use
