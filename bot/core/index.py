@@ -125,6 +125,13 @@ class EmbeddingCache:
         self.db.close()
 
 
+def embedded_texts(passages: list[Passage]) -> list[str]:
+    """What a build embeds: every passage (with its title), then every section's title, in order of
+    first appearance — retrieval uses a title's similarity as a prior for its passages."""
+    titles = {(p.source, p.section_no): p.section for p in passages}
+    return [embedding_text(p) for p in passages] + list(titles.values())
+
+
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -212,9 +219,7 @@ def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder, *, min_ch
     if old and not force and _manifest_key(old["sources"], old["chunking"], old["embedding"]["model"]) == key:
         return BuildReport(cur, False, len(passages), seconds=time.perf_counter() - t0)
 
-    sections = list(dict.fromkeys((p.source, p.section_no, p.section) for p in passages))
-    # Section titles are embedded too: retrieval uses a title's similarity as a prior for its passages.
-    texts = [embedding_text(p) for p in passages] + [title for _, _, title in sections]
+    texts = embedded_texts(passages)
     hashes = [text_hash(x) for x in texts]
     cache = EmbeddingCache(index_dir, embedder.model_id, embedder.dim)
     try:
