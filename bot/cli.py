@@ -117,7 +117,7 @@ def cmd_eval(args, settings: Settings) -> int:
     questions = load_questions(Path(args.qa))[: args.limit or None]
     core = _core(settings)
     try:
-        report = evaluate(core, questions, progress=not args.json)
+        report = evaluate(core, questions)
     finally:
         core.close()
     print(json.dumps(report, ensure_ascii=False, indent=1) if args.json else print_report(report))

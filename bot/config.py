@@ -54,7 +54,7 @@ class LLMSettings(Strict):
     )
     n_ctx: int = Field(2048, ge=512, description="Context window in tokens.")
     threads: int = Field(2, ge=1, description="CPU threads for llama.cpp.")
-    max_tokens: int = Field(200, ge=16, description="Upper bound on generated tokens per answer.")
+    max_tokens: int = Field(120, ge=16, description="Upper bound on generated tokens per answer (a cut answer keeps its complete sentences).")
     openai_base_url: str = Field("http://127.0.0.1:8080/v1", description="Root of the OpenAI-compatible API (backend: openai).")
     openai_model: str = Field("local", description="Model name sent to the OpenAI-compatible server.")
     request_timeout_s: float = Field(120, gt=0, description="HTTP timeout for the openai backend.")

@@ -12,6 +12,7 @@ REASONS = (
     "answered",  # not refused
     "no_match",  # nothing in the corpus is close to the question
     "unknown_entity",  # the question names something the corpus never mentions
+    "injection",  # the question tries to change the bot's rules
     "unsupported",  # the model's answer did not survive verification, or it declined
     "empty",  # empty or unusable question
     "too_long",  # question over the length limit

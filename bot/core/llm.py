@@ -52,7 +52,7 @@ class LlamaCppLLM:
             from llama_cpp import Llama
 
             self._llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
-                              n_threads_batch=self.threads, n_batch=256, verbose=False)
+                              n_threads_batch=self.threads, n_batch=128, verbose=False)
         return self._llm
 
     def _grammar(self, text: str):

@@ -10,6 +10,10 @@ MESSAGES = {
         "ru": "В материале не упоминается {names}, поэтому ответить на вопрос по тексту нельзя.",
         "en": "The material never mentions {names}, so the text cannot answer this.",
     },
+    "injection": {
+        "ru": "Я отвечаю только на вопросы по материалу и не меняю своих правил.",
+        "en": "I only answer questions about the material, and my rules do not change.",
+    },
     "unsupported": {
         "ru": "В материале нет ответа на этот вопрос.",
         "en": "The material does not cover this question.",

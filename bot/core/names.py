@@ -61,28 +61,47 @@ class Vocabulary:
         if term in self.tokens:
             return True
         parts = [p for p in re.split(r"[-.]", term) if p]
-        if any(ch.isdigit() for ch in term):  # "gpt-5", "r1": the exact token must occur
-            return False
-        return all(p in self.parts or stem(p) in self.stems or _skeleton(stem(translit(p))) in self.skeletons
-                   for p in parts)
+        if any(ch.isdigit() for ch in term):
+            # "GPT-5", "Phi-3", "R1": a version must occur as such; "T9-to-ChatGPT" is known words
+            return len(parts) > 1 and all(self._known_part(p) for p in parts)
+        return all(self._known_part(p) for p in parts)
+
+    def _known_part(self, part: str) -> bool:
+        if any(ch.isdigit() for ch in part):  # a version number alone ("5" of "GPT-5") is not enough
+            return part in self.tokens and not part.isdigit()
+        return (part in self.parts or part in STOP_EN or stem(part) in self.stems
+                or self._known_translit(part))
+
+    def _known_translit(self, part: str) -> bool:
+        """A Latin spelling of a Cyrillic word of the corpus ('Krylov' → 'Крылов'); 'y' is ambiguous."""
+        base = translit(part)
+        return any(_skeleton(stem(base.replace("й", y))) in self.skeletons for y in ("й", "ы", "и"))
 
 
 def named_terms(text: str) -> list[str]:
-    """Tokens that look like names: Latin words inside Cyrillic text, capitalised or digit-bearing
-    tokens that do not start a sentence, CamelCase."""
+    """Tokens that look like names of models, companies, people.
+
+    In Cyrillic text: Latin words, and capitalised words that do not start a sentence. In English
+    text capitals are everywhere ("What does the Author…"), so only CamelCase ("DeepSeek"),
+    letters with digits ("GPT-5", "R1") and acronyms ("RLHF") count. Tokens that start with a digit
+    ("3-grams", "4-bit", "2.0") are quantities, checked as numbers elsewhere."""
     cyrillic_text = bool(_CYR.search(text))
     out = []
     for m in TOKEN.finditer(text):
         tok = m.group(0)
-        before = text[: m.start()].rstrip()
-        sentence_start = not before or before[-1] in ".!?:;\"'«(“"
         low = tok.lower()
-        if low in STOP_RU or low in STOP_EN or low in _COMMON_EN or len(tok) < 2:
+        if low in STOP_RU or low in STOP_EN or low in _COMMON_EN or len(tok) < 2 or tok[0].isdigit():
             continue
-        latin = bool(_LATIN.search(tok))
         camel = any(c.isupper() for c in tok[1:]) and any(c.islower() for c in tok)
-        has_digit = any(c.isdigit() for c in tok) and any(c.isalpha() for c in tok)
-        if (latin and cyrillic_text) or camel or has_digit or (tok[0].isupper() and not sentence_start):
+        has_digit = any(c.isdigit() for c in tok)
+        if camel or has_digit:
+            out.append(tok)
+        elif cyrillic_text:
+            before = text[: m.start()].rstrip()
+            sentence_start = not before or before[-1] in ".!?:;\"'«(“"
+            if _LATIN.search(tok) or (tok[0].isupper() and not sentence_start):
+                out.append(tok)
+        elif tok.isupper() and _LATIN.search(tok):  # an acronym in English text
             out.append(tok)
     return out
 

@@ -38,6 +38,12 @@ MIN_DENSE_MATCH = 0.80
 MIN_COVERAGE = 0.2
 MIN_CITED_COVERAGE = 0.15
 _CYRILLIC = re.compile(r"[а-яё]", re.I)
+# Attempts to change the bot's rules; the model never sees them.
+INJECTION = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompts?|directions?)\b"
+    r"|system prompt|developer mode|you are now|jailbreak|\bDAN\b"
+    r"|(игнорир|забудь|забудьте|забыть|отмени|наруши)\w*.{0,40}(инструкц|правил|указани|промпт)"
+    r"|системн\w* (промпт|инструкц)|теперь ты\b", re.I)
 WINDOW_CHARS = 330  # an excerpt shown to the model (and quoted back): ~110 tokens
 _FOLLOWUP = re.compile(
     r"^\s*(а|и|но|ещ[её]|почему|зачем|а как|what else|and|why|how so|what about)\b"
@@ -58,7 +64,7 @@ def is_followup(question: str) -> bool:
 
 class AnswerPipeline:
     def __init__(self, index: LoadedIndex, embedder: Embedder, llm: LLM, *, passages: int = 3,
-                 max_tokens: int = 200, retriever: Retriever | None = None,
+                 max_tokens: int = 120, retriever: Retriever | None = None,
                  min_match: float = MIN_DENSE_MATCH) -> None:
         self.index = index
         self.embedder = embedder
@@ -128,6 +134,8 @@ class AnswerPipeline:
         t0 = time.perf_counter()
         asked = strip_markup(question) or question  # tags and link targets are not what is asked
         lang = language(asked)
+        if INJECTION.search(asked):
+            return self._refuse(question, lang, "injection"), []
         unknown = unknown_terms(asked, self.vocab)
         if unknown:
             names = ", ".join(f"«{x}»" for x in unknown[:3])
@@ -142,8 +150,11 @@ class AnswerPipeline:
         coverage = {h.passage.id: self.weights.coverage(about, self.index.by_id[h.passage.id]) for h in hits}
         if not hits or hits[0].dense < self.min_match or (cyrillic and max(coverage.values()) < MIN_COVERAGE):
             return self._refuse(question, lang, "no_match"), []
+        # Russian questions find their passage first 28 times in 31 (development set), English ones
+        # 10 in 20: a Russian question gets one excerpt less, which shortens the prompt by a third.
+        n = self.n_passages - 1 if cyrillic and self.n_passages > 1 else self.n_passages
         excerpts = [Excerpt(i + 1, h, self._window(about, h.passage, result.query_vector))
-                    for i, h in enumerate(hits[: self.n_passages])]
+                    for i, h in enumerate(hits[:n])]
         timings["sources_ms"] = (time.perf_counter() - t0) * 1000
 
         prompt = USER_PROMPT.format(
@@ -178,7 +189,7 @@ class AnswerPipeline:
             return float(self.embedder.embed_query(sentence) @ vectors[n])
 
         verdict = verify(parsed, {e.n: f"{e.hit.passage.section} {e.hit.passage.text}" for e in excerpts},
-                         similarity=similarity)
+                         question=about, lang=lang, similarity=similarity)
         if cyrillic:
             off = [(x, n) for x, n in verdict.sentences if coverage[by_n[n].hit.passage.id] < MIN_CITED_COVERAGE]
             verdict.dropped += [(x, "its passage does not cover the question") for x, _ in off]
