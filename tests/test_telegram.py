@@ -98,7 +98,9 @@ def test_russian_question_streams_into_one_message_then_quotes(core, settings, l
     run(scenario())
 
 
-def test_english_user_gets_english_labels(core, settings):
+def test_english_user_gets_english_labels(core, settings, llm):
+    # An English answer the scripted model can ground in the Russian fixture: its figures and name.
+    llm.outputs.append('{"answer": "LoRA: 7, 20.", "citations": [1]}')
     async def scenario():
         async with telegram(core, settings) as fake:
             fake.send_text("What is LoRA?", chat_id=USER, language_code="en")
