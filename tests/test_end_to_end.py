@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+RU = "Сколько лет было автору, когда после возвращения в Минск ему объявили, что он уже слишком стар для программиста?"
+EN = "What score does o1 reach on AIME if it generates 1000 answers and a separate model picks the best one?"
 pytestmark = pytest.mark.real
 
 if os.environ.get("BOT_SKIP_MODEL_TESTS") == "1":
@@ -29,8 +31,8 @@ def run_bot(*args: str, stdin: str | None = None, timeout: float = 600) -> subpr
 def answers():
     """One `ask - --json` process answers every question (the model loads once)."""
     questions = [
-        "Что автор думает о LoRA?",  # answerable, Russian
-        "What is the Chinchilla scaling law about?",  # answerable, English
+        RU,  # answerable, Russian (lines 190-195: "29 лет это уже не возраст программиста")
+        EN,  # answerable, English question about Russian text
         "Что автор думает о DeepSeek-R1?",  # never mentioned
         "Как приготовить борщ?",  # off-topic
     ]
@@ -52,25 +54,24 @@ def test_search_cli_contract():
 
 
 def test_russian_question_is_answered_with_a_verbatim_quote(answers):
-    a = answers["Что автор думает о LoRA?"]
+    a = answers[RU]
     assert not a["refused"], a["answer"]
-    assert a["citations"] and all(c["quote"] for c in a["citations"])
+    assert "29" in a["answer"] and a["citations"]
     source = (ROOT / "corpus" / "gpt-models.txt").read_text(encoding="utf-8")
-    collapsed = " ".join(source.split())
+    lines = source.split("\n")
     for c in a["citations"]:
-        assert c["quote"] in collapsed
-        lines = source.split("\n")[c["line_start"] - 1: c["line_end"]]
-        assert " ".join(" ".join(lines).split()).find(c["quote"][:30]) >= 0
+        assert c["quote"] in " ".join(source.split())  # verbatim (whitespace collapsed)
+        cited = " ".join(" ".join(lines[c["line_start"] - 1: c["line_end"]]).split())
+        assert cited.startswith(c["quote"][:20]) or c["quote"][:20] in cited  # and at the lines it names
+    assert any(c["line_start"] <= 195 and 190 <= c["line_end"] for c in a["citations"])
     assert set(a["timings"]) >= {"retrieve_ms", "generate_ms", "total_ms"}
 
 
-def test_english_question_gets_an_english_answer_or_refusal(answers):
-    a = answers["What is the Chinchilla scaling law about?"]
-    assert a["lang"] == "en"
-    if a["refused"]:
-        assert "material" in a["answer"]
-    else:
-        assert a["citations"]
+def test_english_question_gets_an_english_answer_with_a_citation(answers):
+    a = answers[EN]
+    assert a["lang"] == "en" and not a["refused"], a["answer"]
+    assert "93" in a["answer"] and a["citations"]
+    assert all(c["source"] == "gpt-models.txt" for c in a["citations"])
 
 
 def test_unmentioned_model_and_off_topic_are_refused(answers):

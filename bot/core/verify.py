@@ -95,9 +95,9 @@ def _in_language(sentence: str, lang: str) -> bool:
     """Answers come in the question's language: Cyrillic for Russian; for English, some common
     English words (a French or German "answer" to an injection has none)."""
     words = [w.lower() for w in re.findall(r"[^\W\d_]+", sentence)]
-    if lang == "ru":
-        return language(sentence) == "ru"
-    return len(words) < 4 or any(w in STOP_EN for w in words)
+    if language(sentence) != lang:
+        return False
+    return lang == "ru" or len(words) < 4 or any(w in STOP_EN for w in words)
 
 
 def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "", lang: str | None = None,
