@@ -92,12 +92,13 @@ def _new_information(sentence: str, question: str) -> bool:
 
 
 def _in_language(sentence: str, lang: str) -> bool:
-    """Answers come in the question's language: Cyrillic for Russian; for English, some common
-    English words (a French or German "answer" to an injection has none)."""
-    words = [w.lower() for w in re.findall(r"[^\W\d_]+", sentence)]
-    if language(sentence) != lang:
+    """Answers come in the question's language. Names in the other script are fine ("Turbotext.pro"
+    answering a Russian question); whole phrases are not, nor an English-looking sentence without a
+    single common English word (French or German output)."""
+    words = re.findall(r"[^\W\d_]+", sentence)
+    if sum(language(w) != lang for w in words) >= 3 and language(sentence) != lang:
         return False
-    return lang == "ru" or len(words) < 4 or any(w in STOP_EN for w in words)
+    return lang != "en" or len(words) < 6 or any(w.lower() in STOP_EN for w in words)
 
 
 def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "", lang: str | None = None,
