@@ -24,7 +24,9 @@ Language of the answer: {language}"""
 
 EXCERPT = "[{n}] {text}"
 
-LANGUAGE_NAMES = {"ru": "Russian", "en": "English"}
+# Measured: told just "English", the model often answered English questions in Russian, the
+# excerpts' language (dropped by verification); naming the translation step helps.
+LANGUAGE_NAMES = {"ru": "Russian", "en": "English (translate what the excerpts say; do not answer in Russian)"}
 
 
 def answer_grammar(n_excerpts: int) -> str:
