@@ -21,12 +21,12 @@ from .index import LoadedIndex
 from .llm import LLM
 from .messages import t
 from .names import Vocabulary, unknown_terms
-from .relevance import TermWeights
 from .prompts import EXCERPT, LANGUAGE_NAMES, SYSTEM_PROMPT, USER_PROMPT, answer_grammar
+from .relevance import TermWeights
 from .retrieval import Hit, Retriever
 from .service import Turn
 from .text import language, sentences, stems, strip_markup
-from .verify import parse_output, partial_answer, verify
+from .verify import Verdict, parse_output, partial_answer, verify
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ _FOLLOWUP = re.compile(
 class Excerpt:
     n: int
     hit: Hit
-    quote: str  # 1–3 consecutive sentences of the passage, verbatim
+    quote: str  # consecutive sentences of the passage (≤ WINDOW_CHARS), verbatim
 
 
 def is_followup(question: str) -> bool:
@@ -157,6 +157,19 @@ class AnswerPipeline:
                     for i, h in enumerate(hits[:n])]
         timings["sources_ms"] = (time.perf_counter() - t0) * 1000
 
+        output = self._generate(excerpts, asked, extra, lang, timings, t0, on_partial, cancel)
+        parsed = parse_output(output)
+        if parsed is None:
+            answer = self._refuse(question, lang, "unsupported", hits)
+        else:
+            verdict = self._verify(parsed, excerpts, about, lang, coverage if cyrillic else None)
+            answer = self._compose(question, lang, verdict, excerpts) or \
+                self._refuse(question, lang, "unsupported", hits)
+        answer.timings = timings
+        return answer, ids
+
+    def _generate(self, excerpts: list[Excerpt], asked: str, extra: str, lang: str, timings: dict, t0: float,
+                  on_partial, cancel) -> str:
         prompt = USER_PROMPT.format(
             excerpts="\n".join(EXCERPT.format(n=e.n, text=e.quote) for e in excerpts),
             question=f"{asked} (follow-up to: {extra})" if extra else asked, language=LANGUAGE_NAMES[lang])
@@ -175,11 +188,9 @@ class AnswerPipeline:
         timings["generate_ms"] = (time.perf_counter() - g0) * 1000
         if first:
             timings["first_token_ms"] = (first[0] - t0) * 1000
-        parsed = parse_output(output)
-        if parsed is None:
-            answer = self._refuse(question, lang, "unsupported", hits)
-            answer.timings = timings
-            return answer, ids
+        return output
+
+    def _verify(self, parsed, excerpts: list[Excerpt], about: str, lang: str, coverage: dict | None) -> Verdict:
         by_n = {e.n: e for e in excerpts}
         vectors = {}
 
@@ -190,13 +201,18 @@ class AnswerPipeline:
 
         verdict = verify(parsed, {e.n: f"{e.hit.passage.section} {e.hit.passage.text}" for e in excerpts},
                          question=about, lang=lang, similarity=similarity)
-        if cyrillic:
+        if coverage is not None:  # Cyrillic question: the cited passage must be about it
             off = [(x, n) for x, n in verdict.sentences if coverage[by_n[n].hit.passage.id] < MIN_CITED_COVERAGE]
             verdict.dropped += [(x, "its passage does not cover the question") for x, _ in off]
             verdict.sentences = [x for x in verdict.sentences if x not in off]
         for sentence, why in verdict.dropped:
             log.info("dropped answer sentence (%s): %r", why, sentence[:120])
-        shown: dict[int, Citation] = {}  # excerpt number → citation renumbered 1, 2 … in order of use
+        return verdict
+
+    def _compose(self, question: str, lang: str, verdict: Verdict, excerpts: list[Excerpt]) -> Answer | None:
+        """The verified sentences with citations renumbered 1, 2 … in order of use; None if none."""
+        by_n = {e.n: e for e in excerpts}
+        shown: dict[int, Citation] = {}
         parts = []
         for sentence, n in verdict.sentences:
             if n not in shown and (c := self._citation(len(shown) + 1, by_n[n])):
@@ -204,9 +220,6 @@ class AnswerPipeline:
             if n in shown:
                 parts.append(f"{sentence} [{shown[n].n}]")
         if not parts:
-            answer = self._refuse(question, lang, "unsupported", hits)
-        else:
-            answer = Answer(question=question, lang=lang, refused=False, text=" ".join(parts),
-                            citations=list(shown.values()))
-        answer.timings = timings
-        return answer, ids
+            return None
+        return Answer(question=question, lang=lang, refused=False, text=" ".join(parts),
+                      citations=list(shown.values()))

@@ -43,10 +43,6 @@ class Verdict:
         return bool(self.sentences)
 
     @property
-    def text(self) -> str:
-        return " ".join(s for s, _ in self.sentences)
-
-    @property
     def citations(self) -> list[int]:
         return sorted({n for _, n in self.sentences})
 
