@@ -1,0 +1,46 @@
+"""The command-line contracts on the fixture corpus with the real embedding model (no LLM)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bot(workdir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_", "BOT_"))}
+    env.update(BOT_CONFIG=str(workdir / "config.yaml"), PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=workdir, input=stdin, capture_output=True,
+                          text=True, timeout=300, env=env)
+
+
+def test_index_progress_json_then_search_json(settings, workdir):
+    proc = bot(workdir, "index", "--progress-json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    events = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert events[0]["stage"] == "parse" and any(e["stage"] == "embed" for e in events)
+    report = events[-1]
+    assert report["stage"] == "report" and report["changed"] and report["passages"] == 7
+    assert report["embedded"] == 12 and report["sources_added"] == ["notes.md", "sample.txt"]
+
+    again = bot(workdir, "index")
+    assert again.returncode == 0 and "nothing changed" in again.stdout
+
+    proc = bot(workdir, "search", "--json", "-k", "2", "-", stdin="Что такое LoRA?\nWhat are hallucinations?\n")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [json.loads(x) for x in proc.stdout.splitlines()]
+    assert [x["query"] for x in lines] == ["Что такое LoRA?", "What are hallucinations?"]
+    assert lines[0]["passages"][0]["section"] == "Метод LoRA и дообучение."
+    assert lines[1]["passages"][0]["section"] == "О галлюцинациях."  # English finds Russian text
+    assert all(len(x["passages"]) == 2 for x in lines)
+
+
+def test_bad_config_and_missing_index_are_one_line_errors(settings, workdir):
+    (workdir / "config.yaml").write_text("retrieval: {top_kk: 3}\n", encoding="utf-8")
+    proc = bot(workdir, "search", "x")
+    assert proc.returncode == 2 and "retrieval.top_kk: unknown key" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    (workdir / "config.yaml").write_text(f"index_dir: {workdir / 'nowhere'}\n", encoding="utf-8")
+    proc = bot(workdir, "search", "x")
+    assert proc.returncode == 1 and "run `python -m bot index`" in proc.stderr and "Traceback" not in proc.stderr
