@@ -190,3 +190,16 @@ def test_output_cut_by_the_token_limit_keeps_complete_sentences():
 def test_injections_are_refused_before_the_model(core, llm, question):
     answer = ask(core, question)
     assert answer.refused and answer.reason == "injection" and llm.prompts == []
+
+
+def test_versioned_names_must_occur_as_such():
+    vocab = Vocabulary(["Mistral 7B и Mistral Large, Llama 2 и Gemini 1.5"])
+    assert unknown_terms("What is the context window of Mistral Large 2?", vocab) == ["Mistral Large 2"]
+    assert unknown_terms("Чем хороша Llama 2?", vocab) == []
+
+
+def test_a_name_only_the_question_brings_cannot_carry_an_answer():
+    passages = {1: "Компания Anthropic обучает свои модели с помощью обратной связи от людей."}
+    output = ModelOutput("Компания Anthropic применяет подход Constitutional AI для обучения моделей.", [1])
+    verdict = verify(output, passages, question="В чём суть подхода Constitutional AI компании Anthropic?")
+    assert not verdict.ok and "Constitutional" in verdict.dropped[0][1]

@@ -50,14 +50,20 @@ class Vocabulary:
 
     def __init__(self, texts: Iterable[str]) -> None:
         self.tokens: set[str] = set()
+        lowered = []
         for text in texts:
-            self.tokens.update(TOKEN.findall(text.lower().replace("ё", "е")))
+            low = text.lower().replace("ё", "е")
+            lowered.append(" ".join(TOKEN.findall(low)))
+            self.tokens.update(TOKEN.findall(low))
+        self.text = "\n".join(lowered)  # for versioned names of several words ("mistral large 2")
         self.parts = {p for tok in self.tokens for p in re.split(r"[-.]", tok) if p}
         self.stems = {stem(p) for p in self.parts if not p.isdigit()}
         self.skeletons = {_skeleton(s) for s in self.stems}
 
     def knows(self, term: str) -> bool:
         term = term.lower().replace("ё", "е")
+        if " " in term:
+            return f" {term} " in f" {self.text} ".replace("\n", " ")
         if term in self.tokens:
             return True
         parts = [p for p in re.split(r"[-.]", term) if p]
@@ -106,9 +112,18 @@ def named_terms(text: str) -> list[str]:
     return out
 
 
+# A capitalised name followed by a version: "Mistral Large 2", "Gemini 2.0", "Llama 3".
+VERSIONED = re.compile(r"\b[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*\s+\d+(?:\.\d+)?\b")
+
+
+def versioned_names(text: str) -> list[str]:
+    return [" ".join(TOKEN.findall(m.group(0))) for m in VERSIONED.finditer(text)
+            if m.group(0).split()[0].lower() not in STOP_EN | _COMMON_EN]
+
+
 def unknown_terms(text: str, vocab: Vocabulary) -> list[str]:
     seen, out = set(), []
-    for term in named_terms(text):
+    for term in named_terms(text) + versioned_names(text):
         if term.lower() not in seen and not vocab.knows(term):
             seen.add(term.lower())
             out.append(term)

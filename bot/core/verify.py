@@ -110,8 +110,13 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
     # The small model often cites the neighbouring number: a sentence is checked against the cited
     # excerpts first, then the other given ones, and is attributed to the one that supports it.
     order = cited + [n for n in passages if n not in cited]
-    vocab = {n: Vocabulary([passages[n], question]) for n in order}
-    asked_numbers = numbers(question)
+    vocab = {n: Vocabulary([passages[n]]) for n in order}
+    # The question's own names and numbers may be repeated, if the excerpts know them too (a name the
+    # question brings in but no excerpt mentions is how invented answers about it start).
+    given = Vocabulary(passages.values())
+    given_numbers = set().union(*(numbers(x) for x in passages.values()))
+    asked_terms = {x.lower() for x in named_terms(question) if given.knows(x)}
+    asked_numbers = numbers(question) & given_numbers
     for sentence in sentences(output.answer):
         if not any(ch.isalnum() for ch in sentence):
             continue
@@ -127,7 +132,7 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
             if nums:
                 reason = f"number {sorted(nums)[0]} is not in the excerpt"
                 continue
-            missing = [t for t in named_terms(sentence) if not vocab[n].knows(t)]
+            missing = [x for x in named_terms(sentence) if not vocab[n].knows(x) and x.lower() not in asked_terms]
             if missing:
                 reason = f"'{missing[0]}' is not in the excerpt"
                 continue
