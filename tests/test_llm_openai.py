@@ -18,10 +18,13 @@ class FakeServer(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
-        for piece in self.pieces:
-            chunk = {"choices": [{"delta": {"content": piece}, "index": 0}]}
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-        self.wfile.write(b"data: [DONE]\n\n")
+        try:
+            for piece in self.pieces:
+                chunk = {"choices": [{"delta": {"content": piece}, "index": 0}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.write(b"data: [DONE]\n\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading (the cancel test)
 
     def log_message(self, *args):
         pass
