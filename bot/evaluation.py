@@ -79,6 +79,7 @@ def summarize(rows: list[dict]) -> dict:
         "total_p95": _pct([t["total_ms"] for t in generated], 0.95),
         "sources_p50": _pct([t["sources_ms"] for t in generated if "sources_ms" in t], 0.5),
         "first_token_p50": _pct([t["first_token_ms"] for t in generated if "first_token_ms" in t], 0.5),
+        "first_sentence_p50": _pct([t["first_sentence_ms"] for t in generated if "first_sentence_ms" in t], 0.5),
         "model_calls": len(generated),
     }
     report["rows"] = rows
@@ -100,7 +101,8 @@ def print_report(report: dict) -> str:
     lat = report["latency_ms"]
     lines.append(f"latency with a model call (n={lat['model_calls']}): total p50 {lat['total_p50']} ms, "
                  f"p95 {lat['total_p95']} ms; sources ready p50 {lat['sources_p50']} ms; "
-                 f"first token p50 {lat['first_token_p50']} ms")
+                 f"first token p50 {lat['first_token_p50']} ms; first verified sentence shown p50 "
+                 f"{lat['first_sentence_p50']} ms")
     misses = [r for r in report["rows"]
               if (r["kind"] == "answerable" and not r["correct_citation"]) or (r["kind"] != "answerable" and not r["refused"])]
     if misses:

@@ -55,7 +55,7 @@ def main() -> None:
     items = [q for q in items if q["kind"] == "answerable"][: args.n]
     rows = []
     for i, q in enumerate(items):
-        answer = asyncio.run(core.service.ask(q["question"], Asker("bench", str(i), "bench")))
+        answer = asyncio.run(core.service.ask(q["question"], Asker("bench", str(i), "bench"), on_partial=lambda d: None))
         if "generate_ms" not in answer.timings:
             continue
         system, user, grammar, max_tokens = llm.calls[-1]
@@ -72,7 +72,7 @@ def main() -> None:
     if not rows:
         print("no question reached the model")
         return
-    for key in ("sources_ms", "first_token_ms", "total_ms", "alone_ms"):
+    for key in ("sources_ms", "first_token_ms", "first_sentence_ms", "total_ms", "alone_ms"):
         vals = [r[key] for r in rows if key in r]
         print(f"{key:<15} p50 {statistics.median(vals):7.0f}  p95 {pct(vals, 0.95):7.0f}  (n={len(vals)})")
     overhead = [(r["total_ms"] - r["alone_ms"]) / r["alone_ms"] for r in rows]

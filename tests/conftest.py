@@ -51,8 +51,8 @@ _EXCERPT = re.compile(r"^\[(\d+)\] (.*)$", re.M)
 
 
 class ScriptedLLM:
-    """Returns queued outputs in order; when the queue is empty it answers with the first
-    sentence of excerpt [1] (a grounded answer), so happy paths need no script."""
+    """Returns queued outputs in order; when the queue is empty it answers with the first two
+    sentences of excerpt [1] (a grounded answer), so happy paths need no script."""
 
     model_id = "scripted-test-llm"
 
@@ -67,7 +67,7 @@ class ScriptedLLM:
             out = self.outputs.pop(0)
         else:
             m = _EXCERPT.search(user)
-            first = re.split(r"(?<=[.!?])\s", m.group(2))[0] if m else "NO_ANSWER"
+            first = " ".join(re.split(r"(?<=[.!?])\s", m.group(2))[:2]) if m else "NO_ANSWER"
             out = json.dumps({"answer": first, "citations": [1]}, ensure_ascii=False) if m else "NO_ANSWER"
         pieces = [out[i: i + 8] for i in range(0, len(out), 8)]
         done = []

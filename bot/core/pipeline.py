@@ -26,7 +26,7 @@ from .relevance import TermWeights
 from .retrieval import Hit, Retriever
 from .service import Turn
 from .text import language, sentences, stems, strip_markup
-from .verify import Verdict, parse_output, partial_answer, verify
+from .verify import ModelOutput, Verdict, parse_output, partial_answer, verify
 
 log = logging.getLogger(__name__)
 
@@ -157,29 +157,43 @@ class AnswerPipeline:
                     for i, h in enumerate(hits[:n])]
         timings["sources_ms"] = (time.perf_counter() - t0) * 1000
 
-        output = self._generate(excerpts, asked, extra, lang, timings, t0, on_partial, cancel)
+        check = self._checker(excerpts, about, lang, coverage if cyrillic else None)
+        output = self._generate(excerpts, asked, extra, lang, timings, t0, on_partial, cancel, check)
         parsed = parse_output(output)
-        if parsed is None:
-            answer = self._refuse(question, lang, "unsupported", hits)
-        else:
-            verdict = self._verify(parsed, excerpts, about, lang, coverage if cyrillic else None)
-            answer = self._compose(question, lang, verdict, excerpts) or \
-                self._refuse(question, lang, "unsupported", hits)
+        verdict = check(parsed) if parsed else None
+        if verdict:
+            for sentence, why in verdict.dropped:
+                log.info("dropped answer sentence (%s): %r", why, sentence[:120])
+        answer = (verdict and self._compose(question, lang, verdict, excerpts)) or \
+            self._refuse(question, lang, "unsupported", hits)
         answer.timings = timings
         return answer, ids
 
     def _generate(self, excerpts: list[Excerpt], asked: str, extra: str, lang: str, timings: dict, t0: float,
-                  on_partial, cancel) -> str:
+                  on_partial, cancel, check) -> str:
+        """Run the model. The caller sees only sentences that already pass verification: a draft
+        never shows an invented sentence that the final answer would drop."""
         prompt = USER_PROMPT.format(
             excerpts="\n".join(EXCERPT.format(n=e.n, text=e.quote) for e in excerpts),
             question=f"{asked} (follow-up to: {extra})" if extra else asked, language=LANGUAGE_NAMES[lang])
-        raw, first = [], []
+        raw, first, shown, checked = [], [], [], []
+        given = [e.n for e in excerpts]
 
         def on_text(piece: str) -> None:
             if not first:
                 first.append(time.perf_counter())
             raw.append(piece)
-            if on_partial and (draft := partial_answer("".join(raw))):
+            text = "".join(raw)
+            done = sentences(partial_answer(text))
+            complete = done if '"citations"' in text else done[:-1]  # the last one may still grow
+            if not on_partial or len(complete) <= len(checked):
+                return
+            for sentence in complete[len(checked):]:
+                checked.append(sentence if check(ModelOutput(sentence, given)).ok else None)
+            draft = " ".join(x for x in checked if x)
+            if draft:
+                if not shown:
+                    shown.append(time.perf_counter())
                 on_partial(draft)
 
         g0 = time.perf_counter()
@@ -188,10 +202,14 @@ class AnswerPipeline:
         timings["generate_ms"] = (time.perf_counter() - g0) * 1000
         if first:
             timings["first_token_ms"] = (first[0] - t0) * 1000
+        if shown:
+            timings["first_sentence_ms"] = (shown[0] - t0) * 1000  # the first verified text a user sees
         return output
 
-    def _verify(self, parsed, excerpts: list[Excerpt], about: str, lang: str, coverage: dict | None) -> Verdict:
+    def _checker(self, excerpts: list[Excerpt], about: str, lang: str, coverage: dict | None):
+        """verify() bound to this request's excerpts (embeddings computed once, on demand)."""
         by_n = {e.n: e for e in excerpts}
+        passages = {e.n: f"{e.hit.passage.section} {e.hit.passage.text}" for e in excerpts}
         vectors = {}
 
         def similarity(sentence: str, n: int) -> float:
@@ -199,15 +217,15 @@ class AnswerPipeline:
                 vectors[n] = self.embedder.embed_passages([by_n[n].quote])[0]
             return float(self.embedder.embed_query(sentence) @ vectors[n])
 
-        verdict = verify(parsed, {e.n: f"{e.hit.passage.section} {e.hit.passage.text}" for e in excerpts},
-                         question=about, lang=lang, similarity=similarity)
-        if coverage is not None:  # Cyrillic question: the cited passage must be about it
-            off = [(x, n) for x, n in verdict.sentences if coverage[by_n[n].hit.passage.id] < MIN_CITED_COVERAGE]
-            verdict.dropped += [(x, "its passage does not cover the question") for x, _ in off]
-            verdict.sentences = [x for x in verdict.sentences if x not in off]
-        for sentence, why in verdict.dropped:
-            log.info("dropped answer sentence (%s): %r", why, sentence[:120])
-        return verdict
+        def check(output: ModelOutput) -> Verdict:
+            verdict = verify(output, passages, question=about, lang=lang, similarity=similarity)
+            if coverage is not None:  # Cyrillic question: the cited passage must be about it
+                off = [(x, n) for x, n in verdict.sentences if coverage[by_n[n].hit.passage.id] < MIN_CITED_COVERAGE]
+                verdict.dropped += [(x, "its passage does not cover the question") for x, _ in off]
+                verdict.sentences = [x for x in verdict.sentences if x not in off]
+            return verdict
+
+        return check
 
     def _compose(self, question: str, lang: str, verdict: Verdict, excerpts: list[Excerpt]) -> Answer | None:
         """The verified sentences with citations renumbered 1, 2 … in order of use; None if none."""
