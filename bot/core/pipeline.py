@@ -30,7 +30,7 @@ from .verify import ModelOutput, Verdict, parse_output, partial_answer, verify
 
 log = logging.getLogger(__name__)
 
-# Gates, calibrated on the development set (README, "Answer quality"): below this e5 cosine for
+# Gates, calibrated on the development set (README, "Figures"): below this e5 cosine for
 # the best passage nothing is close enough; for a Cyrillic question, below MIN_COVERAGE of its
 # IDF-weighted words in the best passages it is off-topic, and an answer citing a passage under
 # MIN_CITED_COVERAGE answers something else than was asked.

@@ -5,7 +5,8 @@ The model is small and invents; nothing it writes reaches a user unless every ch
 2. every number and named term of a sentence occurs in the passage it is attributed to (the
    cited one, or another given excerpt when the model cited the wrong number);
 3. each sentence is supported by that passage: enough of its content words occur there
-   (stems; Russian) or, across languages, its embedding is close enough to the passage's.
+   (stems; Russian) or, across languages, its embedding is close enough to the passage's;
+4. each sentence is in the question's language and says more than the question did.
 Unsupported sentences are removed; if none is left, the answer is refused.
 """
 from __future__ import annotations
@@ -19,8 +20,7 @@ from .names import Vocabulary, named_terms, numbers
 from .prompts import NO_ANSWER
 from .text import STOP_EN, language, sentences, stems
 
-# Calibrated on the development set (scripts/eval run): see README "Answer quality".
-MIN_LEXICAL = 0.5  # share of a sentence's content stems found in the passage
+MIN_LEXICAL = 0.5  # share of a sentence's content stems found in the passage (set a priori)
 # e5 cosine of an English answer sentence and the Russian excerpt it cites: measured 0.79/0.83/0.86
 # (p10/p50/p90) for correct short answers, 0.75/0.78/0.79 for the same answers against other passages.
 MIN_DENSE = 0.80
