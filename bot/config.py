@@ -175,12 +175,14 @@ def _env_value(key: str, raw: str):
     return None if raw.strip().lower() in ("", "null", "none") else raw
 
 
-def _describe(err: ValidationError, origin: str) -> str:
+def _describe(err: ValidationError, origin: str, from_env: dict[str, str]) -> str:
+    """One line per problem, naming the key and where its value came from (file or variable)."""
     lines = []
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"]) or "(top level)"
         msg = "unknown key" if e["type"] == "extra_forbidden" else e["msg"]
-        lines.append(f"{origin}: {key}: {msg}")
+        source = next((var for path, var in from_env.items() if key == path or key.startswith(path + ".")), origin)
+        lines.append(f"{source}: {key}: {msg}")
     return "\n".join(lines)
 
 
@@ -201,18 +203,21 @@ def load_settings(path: str | Path | None = None, environ: dict | None = None) -
         raise ConfigError(f"BOT_CONFIG points to {path}, which does not exist")
     if "secrets" in tree:
         raise ConfigError(f"{path}: secrets: tokens and keys belong in the environment or .env, not in YAML")
+    from_env = {}  # dotted key → the variable that set it, for error messages
     for key, raw in env.items():
         if key.startswith("BOT__"):
             parts = tuple(p.lower() for p in key[5:].split("__") if p)
             if parts:
                 _set(tree, parts, _env_value(parts[-1], raw))
+                from_env[".".join(parts)] = key
     for key, dotted in ENV_OVERRIDES.items():
         if env.get(key, "").strip():
             _set(tree, dotted, _env_value(dotted[-1], env[key]))
+            from_env[".".join(dotted)] = key
     secrets = {field: env[key] for key, field in ENV_SECRETS.items() if env.get(key, "").strip()}
     try:
         settings = Settings.model_validate(tree)
         settings.secrets = Secrets.model_validate(secrets)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, str(path))) from None
+        raise ConfigError(_describe(exc, str(path), from_env)) from None
     return settings

@@ -46,8 +46,10 @@ def test_environment_overrides_and_secrets(tmp_path):
     assert s.telegram.admin_ids == [11, 22] and s.llm.max_tokens == 150 and s.discord.guild_id == 42
     assert s.secrets.telegram_token.get_secret_value() == "123:tok-XYZ"
     assert "tok-XYZ" not in repr(s) and "tok-XYZ" not in s.model_dump_json()
-    with pytest.raises(ConfigError, match=r"llm\.max_tokenz: unknown key"):
+    with pytest.raises(ConfigError, match=r"^BOT__LLM__MAX_TOKENZ: llm\.max_tokenz: unknown key"):
         load_settings(path, environ={"BOT__LLM__MAX_TOKENZ": "1"})
+    with pytest.raises(ConfigError, match=r"^TELEGRAM_ADMIN_IDS: telegram\.admin_ids\.0"):
+        load_settings(path, environ={"TELEGRAM_ADMIN_IDS": "alice"})
 
 
 def test_bot_config_must_exist_when_set(tmp_path):
