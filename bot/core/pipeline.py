@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 MIN_DENSE_MATCH = 0.80
 MIN_COVERAGE = 0.2
 MIN_CITED_COVERAGE = 0.15
+MIN_EXTRACT_COVERAGE = 0.4  # for answering with a verbatim sentence when the model's words fail
 _CYRILLIC = re.compile(r"[а-яё]", re.I)
 # Attempts to change the bot's rules; the model never sees them.
 INJECTION = re.compile(
@@ -165,6 +166,7 @@ class AnswerPipeline:
             for sentence, why in verdict.dropped:
                 log.info("dropped answer sentence (%s): %r", why, sentence[:120])
         answer = (verdict and self._compose(question, lang, verdict, excerpts)) or \
+            (parsed and cyrillic and self._extract(question, lang, about, parsed, excerpts, coverage)) or \
             self._refuse(question, lang, "unsupported", hits)
         answer.timings = timings
         return answer, ids
@@ -226,6 +228,25 @@ class AnswerPipeline:
             return verdict
 
         return check
+
+    def _extract(self, question: str, lang: str, about: str, parsed: ModelOutput, excerpts: list[Excerpt],
+                 coverage: dict) -> Answer | None:
+        """The model pointed at an excerpt but wrote nothing verifiable: answer with the excerpt's
+        sentence that best matches the question, verbatim, if the excerpt is clearly about it."""
+        cited = [e for e in excerpts if e.n in parsed.citations]
+        if not cited or coverage[cited[0].hit.passage.id] < MIN_EXTRACT_COVERAGE:
+            return None
+        wanted = set(stems(about))
+        candidates = [x for x in sentences(cited[0].quote) if set(stems(x)) - wanted]
+        if not candidates:
+            return None
+        best = max(candidates, key=lambda x: len(wanted & set(stems(x))))
+        if not wanted & set(stems(best)):
+            return None
+        citation = self._citation(1, Excerpt(cited[0].n, cited[0].hit, best))
+        if citation is None:
+            return None
+        return Answer(question=question, lang=lang, refused=False, text=f"«{best}» [1]", citations=[citation])
 
     def _compose(self, question: str, lang: str, verdict: Verdict, excerpts: list[Excerpt]) -> Answer | None:
         """The verified sentences with citations renumbered 1, 2 … in order of use; None if none."""
