@@ -213,3 +213,11 @@ def test_a_name_only_the_question_brings_cannot_carry_an_answer():
     output = ModelOutput("Компания Anthropic применяет подход Constitutional AI для обучения моделей.", [1])
     verdict = verify(output, passages, question="В чём суть подхода Constitutional AI компании Anthropic?")
     assert not verdict.ok and "Constitutional" in verdict.dropped[0][1]
+
+
+def test_every_refusal_reason_has_a_message_in_both_languages():
+    from bot.core.answer import REASONS
+    from bot.core.messages import MESSAGES
+
+    for reason in REASONS[1:]:  # "answered" is not a refusal
+        assert set(MESSAGES[reason]) == {"ru", "en"}, reason

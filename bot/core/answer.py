@@ -19,6 +19,7 @@ REASONS = (
     "rate_limited",  # this user asks too often
     "busy",  # the queue is full
     "timeout",  # the per-answer time limit passed
+    "shutting_down",  # the bot is stopping and takes no new questions
     "error",  # an internal error (logged), never shown as a trace
 )
 

@@ -12,7 +12,6 @@ collapsed source file by construction; `SourceText.locate` checks any quote agai
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,6 @@ RE_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 RE_URL_LINE = re.compile(r"^\s*https?://\S+\s*$")
 RE_BYLINE = re.compile(r"^\s*Автор(?: оригинала)?:")  # bibliographic header of a quoted article
 FIRST_PART = "Часть 1."
-VOICES = ("author", "quote", "mixed")
 
 
 class CorpusError(Exception):
@@ -57,12 +55,8 @@ class Passage:
     part: str | None
     line_start: int
     line_end: int
-    voice: str
+    voice: str  # "author" | "quote" | "mixed"
     text: str  # collapsed source text of lines line_start..line_end
-
-    @property
-    def content_hash(self) -> str:
-        return hashlib.sha256(f"{self.section}\n{self.text}".encode()).hexdigest()[:32]
 
 
 @dataclass

@@ -72,8 +72,8 @@ def content_words(text: str) -> list[str]:
     return [w for w in words(text) if len(w) > 1 and w not in STOP_RU and w not in STOP_EN]
 
 
-def stems(text: str, drop_stop: bool = True) -> list[str]:
-    return [stem(w) for w in (content_words(text) if drop_stop else words(text))]
+def stems(text: str) -> list[str]:
+    return [stem(w) for w in content_words(text)]
 
 
 def language(text: str) -> str:
