@@ -52,27 +52,35 @@ def main() -> None:
     llm.inner.load()
     print(f"core + model loaded in {time.perf_counter() - t0:.1f} s")
     items = [json.loads(x) for x in Path(args.qa).read_text(encoding="utf-8").splitlines() if x.strip()]
-    items = [q for q in items if q["kind"] == "answerable"][: args.n]
+    answerable = [q for q in items if q["kind"] == "answerable"]
+    half = args.n // 2  # both languages: English questions cost a translation call more
+    items = [q for q in answerable if q["lang"] == "ru"][: args.n - half] + [q for q in answerable if q["lang"] == "en"][:half]
     rows = []
     for i, q in enumerate(items):
+        start = len(llm.calls)
         answer = asyncio.run(core.service.ask(q["question"], Asker("bench", str(i), "bench"), on_partial=lambda d: None))
         if "generate_ms" not in answer.timings:
             continue
-        system, user, grammar, max_tokens = llm.calls[-1]
-        # Leave only the system prompt in llama.cpp's cache, as the pipeline found it, then replay.
-        llm.inner.generate(system, "ok", grammar=None, max_tokens=1)
-        g0 = time.perf_counter()
-        llm.inner.generate(system, user, grammar=grammar, max_tokens=max_tokens)  # same prompt, model alone
-        alone = (time.perf_counter() - g0) * 1000
+        # Replay each model call of this question alone, from only its system prompt evaluated (as
+        # the pipeline found it), with the saved-state cache off so no answer comes from it.
+        model = llm.inner.load()
+        cache, model.cache = model.cache, None
+        alone = 0.0
+        for system, user, grammar, max_tokens in llm.calls[start:]:
+            llm.inner.generate(system, "ok", grammar=None, max_tokens=1)
+            g0 = time.perf_counter()
+            llm.inner.generate(system, user, grammar=grammar, max_tokens=max_tokens)
+            alone += (time.perf_counter() - g0) * 1000
+        model.cache = cache
         rows.append({**answer.timings, "alone_ms": alone})
-        print(f"{q['id']}: total {answer.timings['total_ms']:.0f} ms, model alone {alone:.0f} ms, "
+        print(f"{q['id']} ({q['lang']}): total {answer.timings['total_ms']:.0f} ms, model alone {alone:.0f} ms, "
               f"sources {answer.timings.get('sources_ms', 0):.0f} ms, "
               f"first token {answer.timings.get('first_token_ms', float('nan')):.0f} ms, refused={answer.refused}")
     core.close()
     if not rows:
         print("no question reached the model")
         return
-    for key in ("sources_ms", "first_token_ms", "first_sentence_ms", "total_ms", "alone_ms"):
+    for key in ("translate_ms", "sources_ms", "first_token_ms", "first_sentence_ms", "total_ms", "alone_ms"):
         vals = [r[key] for r in rows if key in r]
         print(f"{key:<15} p50 {statistics.median(vals):7.0f}  p95 {pct(vals, 0.95):7.0f}  (n={len(vals)})")
     overhead = [(r["total_ms"] - r["alone_ms"]) / r["alone_ms"] for r in rows]

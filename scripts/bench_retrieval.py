@@ -1,7 +1,10 @@
 """Retrieval benchmark: recall@1/5/10 and MRR per language (reworded subset apart), search latency,
 process RSS, and index rebuild times. Prints figures; asserts nothing.
 
-    python scripts/bench_retrieval.py [--qa tests/data/dev_questions.jsonl] [--no-rebuild]
+    python scripts/bench_retrieval.py [--qa tests/data/dev_questions.jsonl] [--no-rebuild] [--translate]
+
+--translate also searches each English question together with the LLM's Russian translation, as
+the answer pipeline does (method "fused+ru"; loads the model, ~4 s per question).
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.config import load_settings  # noqa: E402
 from bot.core.embeddings import embedding_text, make_embedder  # noqa: E402
 from bot.core.index import build_index, embedded_texts, load_index  # noqa: E402
+from bot.core.llm import make_llm  # noqa: E402
+from bot.core.pipeline import to_russian  # noqa: E402
 from bot.core.retrieval import Retriever  # noqa: E402
 
 
@@ -76,6 +81,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--qa", default="tests/data/dev_questions.jsonl")
     ap.add_argument("--no-rebuild", action="store_true")
+    ap.add_argument("--translate", action="store_true")
     args = ap.parse_args()
     settings = load_settings()
     embedder = make_embedder(settings)
@@ -87,7 +93,7 @@ def main() -> None:
           f"{time.perf_counter() - t0:.2f} s; RSS {rss_mb():.0f} MB")
     questions = [json.loads(x) for x in Path(args.qa).read_text(encoding="utf-8").splitlines() if x.strip()]
     questions = [q for q in questions if q["kind"] == "answerable"]
-    rows, latencies = [], []
+    rows, latencies, llm = [], [], None
     for q in questions:
         gold, lang, rew = q["gold_line_range"], q["lang"], q.get("reworded", False)
         t = time.perf_counter()
@@ -98,6 +104,11 @@ def main() -> None:
         rows.append(("dense", lang, rew, rank_of(dense, gold)))
         keyword = [index.passages[i] for i, _ in retriever.keyword(q["question"], 10)]
         rows.append(("keyword", lang, rew, rank_of(keyword, gold)))
+        if args.translate and lang == "en":
+            if llm is None:
+                llm = make_llm(settings)
+            result = retriever.search(q["question"], k=10, extra=to_russian(llm, q["question"]))
+            rows.append(("fused+ru", lang, rew, rank_of([h.passage for h in result.hits], gold)))
     table(rows)
     latencies.sort()
     print(f"search latency (embed + FTS5 + FAISS + fusion), n={len(latencies)}: "

@@ -17,6 +17,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.core.index import build_index
+from bot.core.prompts import TRANSLATE_PROMPT
 from bot.core.text import stems
 
 DATA = Path(__file__).parent / "data"
@@ -59,9 +60,15 @@ class ScriptedLLM:
     def __init__(self, outputs: list[str] | None = None, delay_s: float = 0.0) -> None:
         self.outputs = list(outputs or [])
         self.prompts: list[str] = []
+        self.translations: dict[str, str] = {}  # question → its Russian; unknown ones come back as is
+        self.translated: list[str] = []  # questions the pipeline asked to translate
         self.delay_s = delay_s
 
     def generate(self, system, user, *, grammar, max_tokens, on_text=None, cancel=None) -> str:
+        if system == TRANSLATE_PROMPT:
+            question = user.removeprefix('"').removesuffix('" ->')
+            self.translated.append(question)
+            return self.translations.get(question, question)
         self.prompts.append(user)
         if self.outputs:
             out = self.outputs.pop(0)

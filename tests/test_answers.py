@@ -51,6 +51,14 @@ def test_verifier_rejects_terms_and_citations_outside_the_given_excerpts():
     assert not verify(ModelOutput(LORA, []), passages).ok
 
 
+def test_verifier_checks_the_scale_of_a_figure_across_languages():
+    passages = {1: "Стартап открыл модель Grok-1 на 314 млрд параметров."}
+    close = {"similarity": lambda s, n: 0.9}  # the cross-language check passes; only the scale may fail
+    wrong = verify(ModelOutput("Grok-1 has 314 million parameters.", [1]), passages, lang="en", **close)
+    assert not wrong.ok and "scale" in wrong.dropped[0][1]
+    assert verify(ModelOutput("Grok-1 has 314 billion parameters.", [1]), passages, lang="en", **close).ok
+
+
 def test_partial_answer_streams_the_json_string():
     assert partial_answer('{"answer": "LoRA - это \\"спос') == 'LoRA - это "спос'
     assert partial_answer("NO_ANS") == ""
@@ -97,6 +105,17 @@ def test_unverifiable_answer_falls_back_to_the_excerpts_own_sentence(core, llm):
     assert "LoRA" in quote
 
 
+def test_english_question_answered_in_russian_falls_back_to_a_framed_quote(core, llm):
+    question = "How much memory does a LoRA adapter take?"
+    llm.translations[question] = "Сколько памяти занимает адаптер LoRA?"
+    llm.outputs.append(out("Адаптер LoRA занимает около 20 мегабайт.", [1]))  # right, but not in English
+    answer = ask(core, question)
+    quote = answer.citations[0].quote
+    assert answer.text == f"The text says (in Russian): «{quote}» [1]" and "20 мегабайт" in quote
+    llm.outputs.append(out("Адаптер LoRA занимает около 20 мегабайт.", [1]))
+    assert ask(core, "How much memory does the adapter take?").refused  # untranslated: no Russian words cover it
+
+
 def test_wrong_citation_number_is_corrected_to_the_supporting_passage(core, llm):
     question = "Сколько памяти занимает адаптер LoRA для модели на 7 миллиардов параметров?"
     llm.outputs.append(out("Адаптер LoRA занимает около 20 мегабайт.", [2]))
@@ -129,15 +148,26 @@ def test_unknown_name_is_refused_without_calling_the_model(core, llm):
     assert llm.prompts == []
 
 
-def test_off_topic_is_refused_without_calling_the_model(core, llm):
-    answer = ask(core, "Как приготовить борщ?")
+@pytest.mark.parametrize("question", ["Как приготовить борщ?", "Who won the football match?"])
+def test_off_topic_is_refused_without_calling_the_model(core, llm, question):
+    answer = ask(core, question)
     assert answer.refused and answer.reason == "no_match"
-    assert llm.prompts == []
+    assert llm.prompts == [] and llm.translated == []  # not even to translate it
 
 
 def test_english_question_gets_an_english_refusal(core):
     answer = ask(core, "What does the author think about DeepSeek?")
     assert answer.refused and answer.lang == "en" and "material never mentions" in answer.text
+
+
+def test_english_question_is_searched_with_its_russian_translation(core, llm):
+    question = "How much memory does one adapter take for a 7B model?"
+    llm.outputs.append(out("An adapter takes about 20 megabytes.", [1]))
+    llm.translations[question] = "Сколько памяти занимает адаптер LoRA для модели на 7 миллиардов параметров?"
+    ask(core, question)
+    assert llm.translated == [question]
+    assert re.search(r"^\[1\] [^\n]*20 мегабайт", llm.prompts[-1], re.M)  # first, found by its Russian words
+    assert "Language of the answer: English" in llm.prompts[-1] and question in llm.prompts[-1]
 
 
 def test_prompt_injection_cannot_produce_an_outside_answer(core, llm):
@@ -190,6 +220,8 @@ def test_output_cut_by_the_token_limit_keeps_complete_sentences():
     assert parsed.truncated and parsed.answer == "LoRA обучает только маленькие матрицы низкого ранга."
     assert verify(parsed, {1: LORA}).citations == [1]
     assert parse_output('{"answer": "Одно незаконченное предлож') is None
+    closed = parse_output('{"answer": "LoRA обучает только маленькие матрицы низкого ранга.", "citat')
+    assert closed.truncated and closed.answer == "LoRA обучает только маленькие матрицы низкого ранга."
 
 
 @pytest.mark.parametrize("question", [

@@ -49,10 +49,13 @@ class LlamaCppLLM:
         if self._llm is None:
             if not self.model_path.is_file():
                 raise LLMError(f"model file {self.model_path} is missing: run `python -m bot setup-model`")
-            from llama_cpp import Llama
+            from llama_cpp import Llama, LlamaRAMCache
 
             self._llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
                               n_threads_batch=self.threads, n_batch=128, verbose=False)
+            # Two static system prompts (answer, translation) alternate; saved states (~25 MB each)
+            # let each request resume from its own prompt's evaluated prefix.
+            self._llm.set_cache(LlamaRAMCache(capacity_bytes=256 << 20))
         return self._llm
 
     def _grammar(self, text: str):

@@ -18,6 +18,7 @@ MESSAGES = {
         "ru": "В материале нет ответа на этот вопрос.",
         "en": "The material does not cover this question.",
     },
+    "quoted_answer": {"ru": "«{quote}»", "en": "The text says (in Russian): «{quote}»"},
     "look_at": {
         "ru": "Ближе всего к теме разделы: {titles}",
         "en": "The closest sections are: {titles}",

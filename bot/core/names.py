@@ -132,3 +132,17 @@ def unknown_terms(text: str, vocab: Vocabulary) -> list[str]:
 
 def numbers(text: str) -> set[str]:
     return {n.replace(",", ".") for n in NUMBER.findall(text)}
+
+
+# Scale words of a figure, in either language: "314 million" for the text's "314 млрд" is wrong
+# even though the number itself matches (the small model confuses млрд with million).
+_SCALES = {
+    "thousand": re.compile(r"(?<!\w)(?:тыс\w*|thousands?)(?!\w)", re.I),
+    "million": re.compile(r"(?<!\w)(?:млн|миллион\w*|millions?)(?!\w)", re.I),
+    "billion": re.compile(r"(?<!\w)(?:млрд|миллиард\w*|billions?)(?!\w)", re.I),
+    "trillion": re.compile(r"(?<!\w)(?:трлн|триллион\w*|trillions?)(?!\w)", re.I),
+}
+
+
+def scales(text: str) -> set[str]:
+    return {name for name, pattern in _SCALES.items() if pattern.search(text)}

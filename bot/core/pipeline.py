@@ -21,7 +21,8 @@ from .index import LoadedIndex
 from .llm import LLM
 from .messages import t
 from .names import Vocabulary, unknown_terms
-from .prompts import EXCERPT, LANGUAGE_NAMES, SYSTEM_PROMPT, USER_PROMPT, answer_grammar
+from .prompts import (EXCERPT, LANGUAGE_NAMES, ONE_LINE_GRAMMAR, SYSTEM_PROMPT, TRANSLATE_PROMPT, TRANSLATE_USER,
+                      USER_PROMPT, answer_grammar)
 from .relevance import TermWeights
 from .retrieval import Hit, Retriever
 from .service import Turn
@@ -31,9 +32,9 @@ from .verify import ModelOutput, Verdict, parse_output, partial_answer, verify
 log = logging.getLogger(__name__)
 
 # Gates, calibrated on the development set (README, "Figures"): below this e5 cosine for
-# the best passage nothing is close enough; for a Cyrillic question, below MIN_COVERAGE of its
-# IDF-weighted words in the best passages it is off-topic, and an answer citing a passage under
-# MIN_CITED_COVERAGE answers something else than was asked.
+# the best passage nothing is close enough; below MIN_COVERAGE of the question's IDF-weighted
+# Russian words (an English question's: its translation's) in the best passages it is off-topic,
+# and an answer citing a passage under MIN_CITED_COVERAGE answers something else than was asked.
 MIN_DENSE_MATCH = 0.80
 MIN_COVERAGE = 0.2
 MIN_CITED_COVERAGE = 0.15
@@ -45,6 +46,8 @@ INJECTION = re.compile(
     r"|system prompt|developer mode|you are now|jailbreak|\bDAN\b"
     r"|(игнорир|забудь|забудьте|забыть|отмени|наруши)\w*.{0,40}(инструкц|правил|указани|промпт)"
     r"|системн\w* (промпт|инструкц)|теперь ты\b", re.I)
+_LINE_MARK = re.compile(r"(?<=\s)(?:\\{3}|/{4,})(?=\s)")  # quoted (\\\) and comment (////) line prefixes
+TRANSLATION_TOKENS = 60  # ~190 Russian characters; a longer question's tail matters little for search
 WINDOW_CHARS = 330  # an excerpt shown to the model (and quoted back): ~110 tokens
 _FOLLOWUP = re.compile(
     r"^\s*(а|и|но|ещ[её]|почему|зачем|а как|what else|and|why|how so|what about)\b"
@@ -57,6 +60,27 @@ class Excerpt:
     n: int
     hit: Hit
     quote: str  # consecutive sentences of the passage (≤ WINDOW_CHARS), verbatim
+
+
+def _units(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the sentences of `text`; a sentence longer than half a window is split
+    further before each line marker, since quoted articles prefix their lines with a backslash
+    triple instead of ending sentences (one "sentence" can fill a whole passage)."""
+    spans, cursor = [], 0
+    for sent in sentences(text):
+        begin = text.find(sent, cursor)
+        end = cursor = begin + len(sent)
+        cuts = [m.start() for m in _LINE_MARK.finditer(text, begin + 1, end)] if end - begin > WINDOW_CHARS // 2 else []
+        for a, b in zip([begin] + cuts, cuts + [end]):
+            spans.append((a, b))
+    return spans
+
+
+def to_russian(llm: LLM, question: str, cancel: threading.Event | None = None) -> str:
+    """The model's Russian translation of an English question (for search only, never shown)."""
+    text = llm.generate(TRANSLATE_PROMPT, TRANSLATE_USER.format(question=question), grammar=ONE_LINE_GRAMMAR,
+                        max_tokens=TRANSLATION_TOKENS, cancel=cancel)
+    return " ".join(text.split())
 
 
 def is_followup(question: str) -> bool:
@@ -83,12 +107,7 @@ class AnswerPipeline:
         """The sentence most related to the question, widened by its neighbours up to WINDOW_CHARS:
         the answer is often the sentence next to the one that shares the question's words."""
         text = passage.text
-        spans, cursor = [], 0
-        for sent in sentences(text):
-            begin = text.find(sent, cursor)
-            spans.append((begin, begin + len(sent)))
-            cursor = begin + len(sent)
-        spans = [sp for sp in spans if any(ch.isalnum() for ch in text[sp[0]:sp[1]])] or [(0, len(text))]
+        spans = [sp for sp in _units(text) if any(ch.isalnum() for ch in text[sp[0]:sp[1]])] or [(0, len(text))]
         wanted = set(stems(question))
         scores = [len(wanted & set(stems(text[a:b]))) / (1 + (b - a) / 2000) for a, b in spans]
         if max(scores) > 0:
@@ -142,14 +161,24 @@ class AnswerPipeline:
             names = ", ".join(f"«{x}»" for x in unknown[:3])
             return self._refuse(question, lang, "unknown_entity", names=names), []
         extra = history[-1].question if history and is_followup(asked) else ""
-        result = self.retriever.search(asked, k=max(self.n_passages, 5), extra=extra)
-        hits = result.hits
-        timings = {"retrieve_ms": result.embed_ms + result.search_ms}
-        ids = [h.passage.id for h in hits]
         cyrillic = bool(_CYRILLIC.search(asked))
-        about = f"{extra} {asked}".strip()  # a follow-up is about the previous question too
-        coverage = {h.passage.id: self.weights.coverage(about, self.index.by_id[h.passage.id]) for h in hits}
-        if not hits or hits[0].dense < self.min_match or (cyrillic and max(coverage.values()) < MIN_COVERAGE):
+        timings, russian = {}, ""
+        if not cyrillic:
+            probe = self.retriever.search(asked, k=1, extra=extra).hits
+            if not probe or probe[0].dense < self.min_match:  # refused before a model call is spent on it
+                return self._refuse(question, lang, "no_match"), []
+            # The corpus is Russian: an English question is searched (and excerpt sentences picked) in Russian too.
+            russian = self._translate(asked, timings, cancel)
+        context = f"{extra} {russian}".strip()
+        result = self.retriever.search(asked, k=max(self.n_passages, 5), extra=context)
+        hits = result.hits
+        timings["retrieve_ms"] = result.embed_ms + result.search_ms
+        ids = [h.passage.id for h in hits]
+        about = f"{context} {asked}".strip()  # a follow-up is about the previous question too
+        # How much of the question (its Russian words: the translation of an English one) a passage covers.
+        words = about if cyrillic else context
+        coverage = {h.passage.id: self.weights.coverage(words, self.index.by_id[h.passage.id]) for h in hits}
+        if not hits or (cyrillic and hits[0].dense < self.min_match) or max(coverage.values()) < MIN_COVERAGE:
             return self._refuse(question, lang, "no_match"), []
         # Russian questions find their passage first 28 times in 31 (development set), English ones
         # 10 in 20: a Russian question gets one excerpt less, which shortens the prompt by a third.
@@ -158,7 +187,7 @@ class AnswerPipeline:
                     for i, h in enumerate(hits[:n])]
         timings["sources_ms"] = (time.perf_counter() - t0) * 1000
 
-        check = self._checker(excerpts, about, lang, coverage if cyrillic else None)
+        check = self._checker(excerpts, about, lang, coverage)
         output = self._generate(excerpts, asked, extra, lang, timings, t0, on_partial, cancel, check)
         parsed = parse_output(output)
         verdict = check(parsed) if parsed else None
@@ -166,10 +195,16 @@ class AnswerPipeline:
             for sentence, why in verdict.dropped:
                 log.info("dropped answer sentence (%s): %r", why, sentence[:120])
         answer = (verdict and self._compose(question, lang, verdict, excerpts)) or \
-            (parsed and cyrillic and self._extract(question, lang, about, parsed, excerpts, coverage)) or \
+            (parsed and self._extract(question, lang, about, parsed, excerpts, coverage)) or \
             self._refuse(question, lang, "unsupported", hits)
         answer.timings = timings
         return answer, ids
+
+    def _translate(self, question: str, timings: dict, cancel) -> str:
+        t0 = time.perf_counter()
+        text = to_russian(self.llm, question, cancel)
+        timings["translate_ms"] = (time.perf_counter() - t0) * 1000
+        return text
 
     def _generate(self, excerpts: list[Excerpt], asked: str, extra: str, lang: str, timings: dict, t0: float,
                   on_partial, cancel, check) -> str:
@@ -208,7 +243,7 @@ class AnswerPipeline:
             timings["first_sentence_ms"] = (shown[0] - t0) * 1000  # the first verified text a user sees
         return output
 
-    def _checker(self, excerpts: list[Excerpt], about: str, lang: str, coverage: dict | None):
+    def _checker(self, excerpts: list[Excerpt], about: str, lang: str, coverage: dict):
         """verify() bound to this request's excerpts (embeddings computed once, on demand)."""
         by_n = {e.n: e for e in excerpts}
         passages = {e.n: f"{e.hit.passage.section} {e.hit.passage.text}" for e in excerpts}
@@ -221,32 +256,47 @@ class AnswerPipeline:
 
         def check(output: ModelOutput) -> Verdict:
             verdict = verify(output, passages, question=about, lang=lang, similarity=similarity)
-            if coverage is not None:  # Cyrillic question: the cited passage must be about it
-                off = [(x, n) for x, n in verdict.sentences if coverage[by_n[n].hit.passage.id] < MIN_CITED_COVERAGE]
-                verdict.dropped += [(x, "its passage does not cover the question") for x, _ in off]
-                verdict.sentences = [x for x in verdict.sentences if x not in off]
+            # The passage a sentence is attributed to must be about the question.
+            off = [(x, n) for x, n in verdict.sentences if coverage[by_n[n].hit.passage.id] < MIN_CITED_COVERAGE]
+            verdict.dropped += [(x, "its passage does not cover the question") for x, _ in off]
+            verdict.sentences = [x for x in verdict.sentences if x not in off]
             return verdict
 
         return check
 
     def _extract(self, question: str, lang: str, about: str, parsed: ModelOutput, excerpts: list[Excerpt],
                  coverage: dict) -> Answer | None:
-        """The model pointed at an excerpt but wrote nothing verifiable: answer with the excerpt's
-        sentence that best matches the question, verbatim, if the excerpt is clearly about it."""
+        """The model pointed at an excerpt but wrote nothing verifiable: answer with one of the
+        excerpt's sentences, verbatim. A sentence the model copied from it is its pick, and needs the
+        excerpt to cover the question as much as any answer does (MIN_CITED_COVERAGE): English
+        questions often get the Russian sentence copied, which verification drops as the wrong
+        language. Otherwise the sentence that best matches the question, if the excerpt is clearly
+        about it (MIN_EXTRACT_COVERAGE). An English question gets the quote framed in English."""
         cited = [e for e in excerpts if e.n in parsed.citations]
-        if not cited or coverage[cited[0].hit.passage.id] < MIN_EXTRACT_COVERAGE:
+        if not cited:
             return None
+        covered = coverage[cited[0].hit.passage.id]
         wanted = set(stems(about))
-        candidates = [x for x in sentences(cited[0].quote) if set(stems(x)) - wanted]
-        if not candidates:
-            return None
-        best = max(candidates, key=lambda x: len(wanted & set(stems(x))))
-        if not wanted & set(stems(best)):
+        quote = cited[0].quote
+
+        def says_more(x: str) -> bool:
+            return bool(set(stems(x)) - wanted)
+
+        copied = [x for x in sentences(parsed.answer) if len(x.split()) >= 3 and x in quote and says_more(x)]
+        candidates = [x for x in sentences(quote) if says_more(x)]
+        if copied and covered >= MIN_CITED_COVERAGE:
+            best = copied[0]
+        elif candidates and covered >= MIN_EXTRACT_COVERAGE:
+            best = max(candidates, key=lambda x: len(wanted & set(stems(x))))
+            if not wanted & set(stems(best)):
+                return None
+        else:
             return None
         citation = self._citation(1, Excerpt(cited[0].n, cited[0].hit, best))
         if citation is None:
             return None
-        return Answer(question=question, lang=lang, refused=False, text=f"«{best}» [1]", citations=[citation])
+        return Answer(question=question, lang=lang, refused=False, text=t("quoted_answer", lang, quote=best) + " [1]",
+                      citations=[citation])
 
     def _compose(self, question: str, lang: str, verdict: Verdict, excerpts: list[Excerpt]) -> Answer | None:
         """The verified sentences with citations renumbered 1, 2 … in order of use; None if none."""

@@ -2,8 +2,8 @@
 
 The model is small and invents; nothing it writes reaches a user unless every check passes:
 1. the output parses (NO_ANSWER, or {"answer", "citations"}), citations name given excerpts;
-2. every number and named term of a sentence occurs in the passage it is attributed to (the
-   cited one, or another given excerpt when the model cited the wrong number);
+2. every number, scale word (million, млрд …) and named term of a sentence occurs in the passage
+   it is attributed to (the cited one, or another given excerpt when the model cited the wrong number);
 3. each sentence is supported by that passage: enough of its content words occur there
    (stems; Russian) or, across languages, its embedding is close enough to the passage's;
 4. each sentence is in the question's language and says more than the question did.
@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .names import Vocabulary, named_terms, numbers
+from .names import Vocabulary, named_terms, numbers, scales
 from .prompts import NO_ANSWER
 from .text import STOP_EN, language, sentences, stems
 
@@ -65,11 +65,14 @@ def parse_output(raw: str) -> ModelOutput | None:
 
 
 def _salvage(raw: str) -> ModelOutput | None:
-    """Output cut off by the token limit: keep the answer's complete sentences."""
+    """Output cut off by the token limit: keep the answer's complete sentences (all of them when
+    only the citations were cut; the verifier then attributes each sentence to its excerpt)."""
     m = _JSON_ANSWER.match(raw)
-    if not m or raw[m.end():].startswith('"'):
-        return None  # not our JSON, or the answer closed and only the citations were cut
-    done = sentences(partial_answer(raw))[:-1]  # the last one was cut mid-way
+    if not m:
+        return None
+    done = sentences(partial_answer(raw))
+    if not raw[m.end():].startswith('"'):
+        done = done[:-1]  # the last one was cut mid-way
     return ModelOutput(" ".join(done), [], truncated=True) if done else None
 
 
@@ -131,6 +134,10 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
             nums = numbers(sentence) - numbers(passages[n]) - asked_numbers
             if nums:
                 reason = f"number {sorted(nums)[0]} is not in the excerpt"
+                continue
+            wrong_scale = scales(sentence) - scales(passages[n])
+            if wrong_scale:
+                reason = f"'{sorted(wrong_scale)[0]}' is not the excerpt's scale"
                 continue
             missing = [x for x in named_terms(sentence) if not vocab[n].knows(x) and x.lower() not in asked_terms]
             if missing:
