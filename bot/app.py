@@ -43,7 +43,8 @@ class Core:
         s = self.settings
         retriever = Retriever.from_settings(index, self.embedder, s.retrieval)
         return AnswerPipeline(index, self.embedder, self.llm, passages=s.answer.passages,
-                              max_tokens=s.llm.max_tokens, retriever=retriever, min_match=s.answer.min_dense_match)
+                              max_tokens=s.llm.max_tokens, retriever=retriever, min_match=s.answer.min_dense_match,
+                              translate=s.answer.translate_questions)
 
     def passage(self, passage_id: str):
         index = self.index

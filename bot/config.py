@@ -68,6 +68,7 @@ class AnswerSettings(Strict):
     history_turns: int = Field(3, ge=0, description="Previous questions remembered per chat for follow-ups.")
     history_ttl_s: float = Field(1800, gt=0, description="A chat's history is forgotten after this idle time.")
     min_dense_match: float = Field(0.80, ge=-1, le=1, description="Below this best-passage cosine (and with no keyword match) a question is refused unanswered.")
+    translate_questions: bool = Field(True, description="Translate English questions into Russian with the model before searching: more English answers, ~4 s more each on 2 CPU cores.")
 
 
 class LimitsSettings(Strict):

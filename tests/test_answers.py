@@ -105,6 +105,13 @@ def test_unverifiable_answer_falls_back_to_the_excerpts_own_sentence(core, llm):
     assert "LoRA" in quote
 
 
+def test_translation_can_be_turned_off(core, llm):
+    core.service.pipeline.translate = False
+    llm.outputs.append(out("An adapter takes about 20 megabytes.", [1]))
+    ask(core, "How much memory does one LoRA adapter take for a 7B model?")
+    assert llm.translated == [] and len(llm.prompts) == 1  # answered from the English words alone
+
+
 def test_english_question_answered_in_russian_falls_back_to_a_framed_quote(core, llm):
     question = "How much memory does a LoRA adapter take?"
     llm.translations[question] = "Сколько памяти занимает адаптер LoRA?"

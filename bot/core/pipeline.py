@@ -94,13 +94,14 @@ def is_followup(question: str) -> bool:
 class AnswerPipeline:
     def __init__(self, index: LoadedIndex, embedder: Embedder, llm: LLM, *, passages: int = 3,
                  max_tokens: int = 120, retriever: Retriever | None = None,
-                 min_match: float = MIN_DENSE_MATCH) -> None:
+                 min_match: float = MIN_DENSE_MATCH, translate: bool = True) -> None:
         self.index = index
         self.embedder = embedder
         self.llm = llm
         self.n_passages = passages
         self.max_tokens = max_tokens
         self.min_match = min_match
+        self.translate = translate
         self.retriever = retriever or Retriever(index, embedder)
         self.vocab = Vocabulary([p.text for p in index.passages] + [p.section for p in index.passages])
         self.weights = TermWeights(index.passages)
@@ -172,7 +173,7 @@ class AnswerPipeline:
             if not probe or probe[0].dense < self.min_match:  # refused before a model call is spent on it
                 return self._refuse(question, lang, "no_match"), []
             # The corpus is Russian: an English question is searched (and excerpt sentences picked) in Russian too.
-            russian = self._translate(asked, timings, cancel)
+            russian = self._translate(asked, timings, cancel) if self.translate else ""
         context = f"{extra} {russian}".strip()
         result = self.retriever.search(asked, k=max(self.n_passages, 5), extra=context)
         hits = result.hits
@@ -182,7 +183,10 @@ class AnswerPipeline:
         # How much of the question (its Russian words: the translation of an English one) a passage covers.
         words = about if cyrillic else context
         coverage = {h.passage.id: self.weights.coverage(words, self.index.by_id[h.passage.id]) for h in hits}
-        gate, cited_floor = (MIN_COVERAGE, MIN_CITED_COVERAGE) if cyrillic else (MIN_TRANSLATED_COVERAGE,) * 2
+        if cyrillic:
+            gate, cited_floor = MIN_COVERAGE, MIN_CITED_COVERAGE
+        else:  # without a translation (turned off) there are no Russian words to measure
+            gate = cited_floor = MIN_TRANSLATED_COVERAGE if russian else 0.0
         if not hits or (cyrillic and hits[0].dense < self.min_match) or max(coverage.values()) < gate:
             return self._refuse(question, lang, "no_match"), []
         # Russian questions find their passage first 28 times in 31 (development set), English ones
