@@ -113,7 +113,7 @@ def main() -> None:
     latencies.sort()
     print(f"search latency (embed + FTS5 + FAISS + fusion), n={len(latencies)}: "
           f"p50 {statistics.median(latencies):.1f} ms, p95 {latencies[int(0.95 * len(latencies)) - 1]:.1f} ms")
-    print(f"RSS after searching: {rss_mb():.0f} MB")
+    print(f"RSS after searching: {rss_mb():.0f} MB" + (" (the LLM loaded for --translate)" if llm else ""))
     build_s = index.manifest.get("build_seconds")
     print(f"index build time recorded in the manifest: {build_s} s (from the embedding cache)")
     sample = [embedding_text(p) for p in index.passages[:40]]
