@@ -33,6 +33,23 @@ def _collect(pieces: Iterator[str], on_text, cancel) -> str:
     return "".join(out)
 
 
+STATE_CACHE_BYTES = 256 << 20  # ~5 saved states of an answer prompt
+
+
+def state_cache(capacity_bytes: int):
+    """llama-cpp-python's RAM cache of evaluated states, bounded by the memory it really holds: its
+    own size counts only the KV part of a state, not the copy of the logits (~24 MB) kept with it,
+    which let the process grow by 1 GB in 100 s of answering (measured)."""
+    from llama_cpp import LlamaRAMCache
+
+    class StateCache(LlamaRAMCache):
+        @property
+        def cache_size(self) -> int:
+            return sum(s.llama_state_size + s.scores.nbytes for s in self.cache_state.values())
+
+    return StateCache(capacity_bytes)
+
+
 class LlamaCppLLM:
     """One in-process llama.cpp model. The system prompt goes first and never changes, so
     llama.cpp reuses its evaluated prefix across requests (prompt processing dominates latency)."""
@@ -49,13 +66,13 @@ class LlamaCppLLM:
         if self._llm is None:
             if not self.model_path.is_file():
                 raise LLMError(f"model file {self.model_path} is missing: run `python -m bot setup-model`")
-            from llama_cpp import Llama, LlamaRAMCache
+            from llama_cpp import Llama
 
             self._llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
                               n_threads_batch=self.threads, n_batch=128, verbose=False)
-            # Two static system prompts (answer, translation) alternate; saved states (~25 MB each)
-            # let each request resume from its own prompt's evaluated prefix.
-            self._llm.set_cache(LlamaRAMCache(capacity_bytes=256 << 20))
+            # Two static system prompts (answer, translation) alternate; saved states let each
+            # request resume from its own prompt's evaluated prefix (measured: 1.1 s saved per answer).
+            self._llm.set_cache(state_cache(STATE_CACHE_BYTES))
         return self._llm
 
     def _grammar(self, text: str):
