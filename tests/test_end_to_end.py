@@ -71,6 +71,7 @@ def test_english_question_gets_an_english_answer_with_a_citation(answers):
     a = answers[EN]
     assert a["lang"] == "en" and not a["refused"], a["answer"]
     assert "93" in a["answer"] and a["citations"]
+    assert a["timings"]["translate_ms"] > 0  # searched with its Russian translation
     assert all(c["source"] == "gpt-models.txt" for c in a["citations"])
 
 

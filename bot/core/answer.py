@@ -51,6 +51,8 @@ class Answer:
     def to_json(self) -> dict:
         """The `python -m bot ask --json` contract."""
         timings = {k: round(self.timings.get(k, 0.0), 1) for k in ("retrieve_ms", "generate_ms", "total_ms")}
+        if "translate_ms" in self.timings:  # an English question's translation for search
+            timings["translate_ms"] = round(self.timings["translate_ms"], 1)
         return {
             "question": self.question,
             "refused": self.refused,
