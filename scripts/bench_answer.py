@@ -54,11 +54,13 @@ def main() -> None:
     items = [json.loads(x) for x in Path(args.qa).read_text(encoding="utf-8").splitlines() if x.strip()]
     answerable = [q for q in items if q["kind"] == "answerable"]
     half = args.n // 2  # both languages: English questions cost a translation call more
-    items = [q for q in answerable if q["lang"] == "ru"][: args.n - half] + [q for q in answerable if q["lang"] == "en"][:half]
+    by_lang = {lang: [q for q in answerable if q["lang"] == lang] for lang in ("ru", "en")}
+    items = by_lang["ru"][: args.n - half] + by_lang["en"][:half]
     rows = []
     for i, q in enumerate(items):
         start = len(llm.calls)
-        answer = asyncio.run(core.service.ask(q["question"], Asker("bench", str(i), "bench"), on_partial=lambda d: None))
+        asker = Asker("bench", str(i), "bench")
+        answer = asyncio.run(core.service.ask(q["question"], asker, on_partial=lambda d: None))
         if "generate_ms" not in answer.timings:
             continue
         # Replay each model call of this question alone, from only its system prompt evaluated (as
