@@ -51,6 +51,12 @@ def test_verifier_rejects_terms_and_citations_outside_the_given_excerpts():
     assert not verify(ModelOutput(LORA, []), passages).ok
 
 
+def test_a_sentence_is_attributed_to_the_excerpt_that_supports_it_best():
+    partial = "LoRA обучает маленькие матрицы."  # 4 of the sentence's 6 content words: enough, but fewer
+    verdict = verify(ModelOutput("LoRA обучает маленькие матрицы низкого ранга.", [1]), {1: partial, 2: LORA})
+    assert verdict.citations == [2]  # the model cited 1, which supports it less
+
+
 def test_verifier_checks_the_scale_of_a_figure_across_languages():
     passages = {1: "Стартап открыл модель Grok-1 на 314 млрд параметров."}
     close = {"similarity": lambda s, n: 0.9}  # the cross-language check passes; only the scale may fail

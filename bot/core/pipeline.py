@@ -256,12 +256,14 @@ class AnswerPipeline:
         """verify() bound to this request's excerpts (embeddings computed once, on demand)."""
         by_n = {e.n: e for e in excerpts}
         passages = {e.n: f"{e.hit.passage.section} {e.hit.passage.text}" for e in excerpts}
-        vectors = {}
+        vectors, asked = {}, {}
 
         def similarity(sentence: str, n: int) -> float:
             if n not in vectors:
                 vectors[n] = self.embedder.embed_passages([by_n[n].quote])[0]
-            return float(self.embedder.embed_query(sentence) @ vectors[n])
+            if sentence not in asked:
+                asked[sentence] = self.embedder.embed_query(sentence)
+            return float(asked[sentence] @ vectors[n])
 
         def check(output: ModelOutput) -> Verdict:
             verdict = verify(output, passages, question=about, lang=lang, similarity=similarity)

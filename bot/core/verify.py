@@ -110,8 +110,8 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
     if not cited and not output.truncated:
         verdict.dropped.append((output.answer, "cites no given excerpt"))
         return verdict
-    # The small model often cites the neighbouring number: a sentence is checked against the cited
-    # excerpts first, then the other given ones, and is attributed to the one that supports it.
+    # The small model often cites the neighbouring number: a sentence is checked against every given
+    # excerpt and attributed to the one that supports it best, the cited ones winning ties.
     order = cited + [n for n in passages if n not in cited]
     vocab = {n: Vocabulary([passages[n]]) for n in order}
     # The question's own names and numbers may be repeated, if the excerpts know them too (a name the
@@ -129,7 +129,7 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
         if question and not _new_information(sentence, question):
             verdict.dropped.append((sentence, "only repeats the question"))
             continue
-        best, reason = None, "not supported by a given excerpt"
+        supported, reason = [], "not supported by a given excerpt"  # (support, excerpt number)
         for n in order:
             nums = numbers(sentence) - numbers(passages[n]) - asked_numbers
             if nums:
@@ -145,14 +145,14 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
                 continue
             lexical = lexical_support(sentence, passages[n])
             if lexical is None and (numbers(sentence) or named_terms(sentence)):
-                best = n  # a bare figure or name ("29 лет", "Kandinsky 2.1"), found in the passage above
-                break
-            if lexical is not None and lexical >= min_lexical:
-                best = n
-                break
-            if similarity and language(sentence) != language(passages[n]) and similarity(sentence, n) >= min_dense:
-                best = n
-                break
+                supported.append((1.0, n))  # a bare figure or name ("29 лет", "Kandinsky 2.1"), found above
+            elif lexical is not None and lexical >= min_lexical:
+                supported.append((lexical, n))
+            elif similarity and language(sentence) != language(passages[n]):
+                if (close := similarity(sentence, n)) >= min_dense:
+                    supported.append((close, n))
+        # The excerpt that supports it best (the cited one on a tie: max keeps the first maximum).
+        best = max(supported, key=lambda x: x[0])[1] if supported else None
         if best is None:
             verdict.dropped.append((sentence, reason))
         else:
