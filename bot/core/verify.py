@@ -3,7 +3,7 @@
 The model is small and invents; nothing it writes reaches a user unless every check passes:
 1. the output parses (NO_ANSWER, or {"answer", "citations"}), citations name given excerpts;
 2. every number, scale word (million, млрд …) and named term of a sentence occurs in the passage
-   it is attributed to (the cited one, or another given excerpt when the model cited the wrong number);
+   it is attributed to (of the given excerpts, the one that supports it best, cited or not);
 3. each sentence is supported by that passage: enough of its content words occur there
    (stems; Russian) or, across languages, its embedding is close enough to the passage's;
 4. each sentence is in the question's language and says more than the question did.
