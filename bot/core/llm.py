@@ -33,7 +33,7 @@ def _collect(pieces: Iterator[str], on_text, cancel) -> str:
     return "".join(out)
 
 
-STATE_CACHE_BYTES = 256 << 20  # ~5 saved states of an answer prompt
+STATE_CACHE_BYTES = 256 << 20  # a few saved states: ~24 MB of logits each, plus the KV of its prompt
 
 
 def state_cache(capacity_bytes: int):

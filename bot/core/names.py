@@ -8,12 +8,11 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from .text import STOP_EN, STOP_RU, stem
+from .text import STOP_EN, STOP_RU, has_cyrillic, stem
 
 TOKEN = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
 NUMBER = re.compile(r"(?<![^\W\d_])\d+(?:[.,]\d+)?(?![^\W\d_])")  # not part of a word like "T9"
 _LATIN = re.compile(r"[a-z]", re.I)
-_CYR = re.compile(r"[а-яё]", re.I)
 _TRANSLIT = [("shch", "щ"), ("sch", "щ"), ("ch", "ч"), ("sh", "ш"), ("zh", "ж"), ("kh", "х"), ("ts", "ц"),
              ("ya", "я"), ("yu", "ю"), ("yo", "ё"), ("ph", "ф"), ("th", "т"), ("w", "в"), ("x", "кс"),
              ("a", "а"), ("b", "б"), ("c", "к"), ("d", "д"), ("e", "е"), ("f", "ф"), ("g", "г"), ("h", "х"),
@@ -91,7 +90,7 @@ def named_terms(text: str) -> list[str]:
     text capitals are everywhere ("What does the Author…"), so only CamelCase ("DeepSeek"),
     letters with digits ("GPT-5", "R1") and acronyms ("RLHF") count. Tokens that start with a digit
     ("3-grams", "4-bit", "2.0") are quantities, checked as numbers elsewhere."""
-    cyrillic_text = bool(_CYR.search(text))
+    cyrillic_text = has_cyrillic(text)
     out = []
     for m in TOKEN.finditer(text):
         tok = m.group(0)

@@ -26,7 +26,7 @@ from .prompts import (EXCERPT, LANGUAGE_NAMES, ONE_LINE_GRAMMAR, SYSTEM_PROMPT, 
 from .relevance import TermWeights
 from .retrieval import Hit, Retriever
 from .service import Turn
-from .text import language, sentences, stems, strip_markup
+from .text import has_cyrillic, language, sentences, stems, strip_markup
 from .verify import ModelOutput, Verdict, parse_output, partial_answer, verify
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,6 @@ MIN_CITED_COVERAGE = 0.15
 # English question gets this one lower bar in place of both above.
 MIN_TRANSLATED_COVERAGE = 0.12
 MIN_EXTRACT_COVERAGE = 0.4  # for answering with a verbatim sentence when the model's words fail
-_CYRILLIC = re.compile(r"[а-яё]", re.I)
 # Attempts to change the bot's rules; the model never sees them.
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompts?|directions?)\b"
@@ -166,16 +165,17 @@ class AnswerPipeline:
             names = ", ".join(f"«{x}»" for x in unknown[:3])
             return self._refuse(question, lang, "unknown_entity", names=names), []
         extra = history[-1].question if history and is_followup(asked) else ""
-        cyrillic = bool(_CYRILLIC.search(asked))
-        timings, russian = {}, ""
-        if not cyrillic:
-            probe = self.retriever.search(asked, k=1, extra=extra).hits
-            if not probe or probe[0].dense < self.min_match:  # refused before a model call is spent on it
-                return self._refuse(question, lang, "no_match"), []
+        cyrillic = has_cyrillic(asked)
+        timings, russian, k = {}, "", max(self.n_passages, 5)
+        result = self.retriever.search(asked, k=k, extra=extra)
+        if not result.hits or result.hits[0].dense < self.min_match:  # nothing close: no model call at all
+            return self._refuse(question, lang, "no_match"), []
+        if not cyrillic and self.translate:
             # The corpus is Russian: an English question is searched (and excerpt sentences picked) in Russian too.
-            russian = self._translate(asked, timings, cancel) if self.translate else ""
+            russian = self._translate(asked, timings, cancel)
         context = f"{extra} {russian}".strip()
-        result = self.retriever.search(asked, k=max(self.n_passages, 5), extra=context)
+        if russian:
+            result = self.retriever.search(asked, k=k, extra=context)
         hits = result.hits
         timings["retrieve_ms"] = result.embed_ms + result.search_ms
         ids = [h.passage.id for h in hits]
@@ -187,7 +187,7 @@ class AnswerPipeline:
             gate, cited_floor = MIN_COVERAGE, MIN_CITED_COVERAGE
         else:  # without a translation (turned off) there are no Russian words to measure
             gate = cited_floor = MIN_TRANSLATED_COVERAGE if russian else 0.0
-        if not hits or (cyrillic and hits[0].dense < self.min_match) or max(coverage.values()) < gate:
+        if max(coverage.values()) < gate:
             return self._refuse(question, lang, "no_match"), []
         # Russian questions find their passage first 28 times in 35 (development set), English ones,
         # even translated, 16 in 27: a Russian question gets one excerpt less (a third less prompt).
@@ -256,14 +256,14 @@ class AnswerPipeline:
         """verify() bound to this request's excerpts (embeddings computed once, on demand)."""
         by_n = {e.n: e for e in excerpts}
         passages = {e.n: f"{e.hit.passage.section} {e.hit.passage.text}" for e in excerpts}
-        vectors, asked = {}, {}
+        excerpt_vectors, sentence_vectors = {}, {}
 
         def similarity(sentence: str, n: int) -> float:
-            if n not in vectors:
-                vectors[n] = self.embedder.embed_passages([by_n[n].quote])[0]
-            if sentence not in asked:
-                asked[sentence] = self.embedder.embed_query(sentence)
-            return float(asked[sentence] @ vectors[n])
+            if n not in excerpt_vectors:
+                excerpt_vectors[n] = self.embedder.embed_passages([by_n[n].quote])[0]
+            if sentence not in sentence_vectors:
+                sentence_vectors[sentence] = self.embedder.embed_query(sentence)
+            return float(sentence_vectors[sentence] @ excerpt_vectors[n])
 
         def check(output: ModelOutput) -> Verdict:
             verdict = verify(output, passages, question=about, lang=lang, similarity=similarity)

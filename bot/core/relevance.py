@@ -1,8 +1,8 @@
 """How much of a question a passage covers, with rare words weighing more (IDF over the corpus).
 
 Measured on the development set (Russian questions): off-topic and injection questions reached at
-most 0.22 of IDF-weighted coverage in their best passage, answerable ones mostly 0.3-0.9. It does
-not apply to English questions, whose words cannot match the Russian text.
+most 0.22 of IDF-weighted coverage in their best passage, answerable ones mostly 0.3-0.9. An
+English question's words cannot match the Russian text: it is measured through its translation.
 """
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ since keyword search cannot match English words against Russian text.
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 
@@ -16,9 +15,7 @@ import numpy as np
 from .corpus import Passage
 from .embeddings import Embedder
 from .index import LoadedIndex
-from .text import stems
-
-_CYRILLIC = re.compile(r"[а-яё]", re.I)
+from .text import has_cyrillic, stems
 
 
 @dataclass
@@ -110,7 +107,7 @@ class Retriever:
         n = max(self.candidates, k)
         sims = self.similarities(vector)
         dense = self._ranked(sims, vector, n)
-        use_keywords = bool(_CYRILLIC.search(question + extra))
+        use_keywords = has_cyrillic(question + extra)
         keyword = self.keyword(f"{question} {extra}", n) if use_keywords else []
         fused: dict[int, float] = {}
         for weight, ranking in ((self.dense_weight, dense), (self.keyword_weight, keyword)):

@@ -76,6 +76,10 @@ def stems(text: str) -> list[str]:
     return [stem(w) for w in content_words(text)]
 
 
+def has_cyrillic(text: str) -> bool:
+    return bool(_CYR.search(text))
+
+
 def language(text: str) -> str:
     """'ru' when the text has Cyrillic letters at least as often as Latin ones, else 'en'."""
     cyr, lat = len(_CYR.findall(text)), len(_LAT.findall(text))

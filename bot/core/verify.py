@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable
 
 from .names import Vocabulary, named_terms, numbers, scales
@@ -76,6 +77,12 @@ def _salvage(raw: str) -> ModelOutput | None:
     return ModelOutput(" ".join(done), [], truncated=True) if done else None
 
 
+@lru_cache(maxsize=64)
+def _vocabulary(texts: tuple[str, ...]) -> Vocabulary:
+    """verify() runs on every streamed sentence of an answer against the same excerpts."""
+    return Vocabulary(texts)
+
+
 def lexical_support(sentence: str, passage: str) -> float | None:
     """Share of the sentence's content stems found in the passage; None if it has none."""
     wanted = set(stems(sentence))
@@ -113,10 +120,10 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
     # The small model often cites the neighbouring number: a sentence is checked against every given
     # excerpt and attributed to the one that supports it best, the cited ones winning ties.
     order = cited + [n for n in passages if n not in cited]
-    vocab = {n: Vocabulary([passages[n]]) for n in order}
+    vocab = {n: _vocabulary((passages[n],)) for n in order}
     # The question's own names and numbers may be repeated, if the excerpts know them too (a name the
     # question brings in but no excerpt mentions is how invented answers about it start).
-    given = Vocabulary(passages.values())
+    given = _vocabulary(tuple(passages.values()))
     given_numbers = set().union(*(numbers(x) for x in passages.values()))
     asked_terms = {x.lower() for x in named_terms(question) if given.knows(x)}
     asked_numbers = numbers(question) & given_numbers
