@@ -61,7 +61,8 @@ class LLMSettings(Strict):
 
 
 class AnswerSettings(Strict):
-    passages: int = Field(3, ge=1, le=8, description="Passages given to the model.")
+    passages: int = Field(3, ge=1, le=8, description=(
+        "Excerpts given to the model (an English question's top passage gives two; a Russian question gets one fewer)."))
     max_question_chars: int = Field(1000, ge=20, description="Longer questions are refused with the limit named.")
     time_limit_s: float = Field(60, gt=0, description="Per-answer time limit (queueing included).")
     queue_size: int = Field(8, ge=1, description="Requests allowed to wait for the model; more get a 'busy' reply.")

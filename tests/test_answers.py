@@ -57,6 +57,24 @@ def test_a_sentence_is_attributed_to_the_excerpt_that_supports_it_best():
     assert verdict.citations == [2]  # the model cited 1, which supports it less
 
 
+def test_a_sentence_goes_to_the_excerpt_holding_what_it_adds_to_the_question():
+    passages = {1: "Компания Microsoft представила Guidance - язык управления большими моделями.",
+                2: "Guidance - это язык шаблонов, основанный на handlebars."}
+    closer_to_1 = {"similarity": lambda s, n: 0.9 if n == 1 else 0.85}
+    verdict = verify(ModelOutput("Microsoft's Guidance is based on handlebars.", [1]), passages,
+                     question="What is Microsoft's Guidance based on?", lang="en", **closer_to_1)
+    # Both excerpts share two of its words, but only 2 has "handlebars", the answer.
+    assert verdict.citations == [2]
+
+
+def test_a_question_name_must_be_known_to_the_excerpt_an_answer_is_credited_to():
+    passages = {1: "Институт Toyota Research Institute учит роботов новым навыкам.",
+                2: "Всего для обучения использовалось 6,209 демонстраций."}
+    verdict = verify(ModelOutput("Toyota Research Institute использовал 6,209 демонстраций.", [2]), passages,
+                     question="Сколько демонстраций нужно Toyota Research Institute?", lang="ru")
+    assert not verdict.ok  # the figure belongs to another project, the name to another excerpt
+
+
 def test_verifier_checks_the_scale_of_a_figure_across_languages():
     passages = {1: "Стартап открыл модель Grok-1 на 314 млрд параметров."}
     close = {"similarity": lambda s, n: 0.9}  # the cross-language check passes; only the scale may fail
@@ -171,6 +189,20 @@ def test_off_topic_is_refused_without_calling_the_model(core, llm, question):
 def test_english_question_gets_an_english_refusal(core):
     answer = ask(core, "What does the author think about DeepSeek?")
     assert answer.refused and answer.lang == "en" and "material never mentions" in answer.text
+
+
+def test_a_passage_gives_up_to_two_separate_excerpts_in_text_order(core):
+    from bot.core.corpus import Passage
+    filler = " ".join(f"Предложение номер {i} рассказывает о погоде." for i in range(12))
+    text = f"Адаптер LoRA обучают быстро. {filler} Адаптер LoRA занимает 20 мегабайт памяти."
+    passage = Passage("x:1-9", "x.txt", 1, "Раздел", None, None, 1, 9, "author", text)
+    pipeline = core.service.pipeline
+    vec = pipeline.embedder.embed_query("q")
+    one = pipeline._windows("Сколько памяти занимает адаптер LoRA?", passage, vec)
+    two = pipeline._windows("Сколько памяти занимает адаптер LoRA?", passage, vec, 2)
+    assert len(one) == 1 and "20 мегабайт" in one[0] and "обучают" not in one[0]
+    assert len(two) == 2 and two[0].startswith("Адаптер LoRA обучают") and two[1] == one[0]
+    assert all(w in text for w in two) and not set(two[0].split(". ")) & set(two[1].split(". "))
 
 
 def test_english_question_is_searched_with_its_russian_translation(core, llm):

@@ -83,12 +83,14 @@ def _vocabulary(texts: tuple[str, ...]) -> Vocabulary:
     return Vocabulary(texts)
 
 
-def lexical_support(sentence: str, passage: str) -> float | None:
-    """Share of the sentence's content stems found in the passage; None if it has none."""
-    wanted = set(stems(sentence))
-    if not wanted:
-        return None
-    return len(wanted & set(stems(passage))) / len(wanted)
+@lru_cache(maxsize=64)
+def _stem_set(text: str) -> frozenset[str]:
+    return frozenset(stems(text))
+
+
+def _share(words: set[str], found: frozenset[str]) -> float | None:
+    """Share of `words` (content stems) among `found`; None if there are none."""
+    return len(words & found) / len(words) if words else None
 
 
 def _new_information(sentence: str, question: str) -> bool:
@@ -121,12 +123,12 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
     # excerpt and attributed to the one that supports it best, the cited ones winning ties.
     order = cited + [n for n in passages if n not in cited]
     vocab = {n: _vocabulary((passages[n],)) for n in order}
-    # The question's own names and numbers may be repeated, if the excerpts know them too (a name the
-    # question brings in but no excerpt mentions is how invented answers about it start).
-    given = _vocabulary(tuple(passages.values()))
+    # The question's own numbers may be repeated, if the excerpts have them too. Its names may not:
+    # the excerpt an answer is credited to must know them, or the answer is about something else
+    # ("Toyota Research Institute needs 6,209 demonstrations", from another project's excerpt).
     given_numbers = set().union(*(numbers(x) for x in passages.values()))
-    asked_terms = {x.lower() for x in named_terms(question) if given.knows(x)}
     asked_numbers = numbers(question) & given_numbers
+    asked_stems = set(stems(question))
     for sentence in sentences(output.answer):
         if not any(ch.isalnum() for ch in sentence):
             continue
@@ -136,7 +138,8 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
         if question and not _new_information(sentence, question):
             verdict.dropped.append((sentence, "only repeats the question"))
             continue
-        supported, reason = [], "not supported by a given excerpt"  # (support, excerpt number)
+        own = set(stems(sentence))
+        supported, reason = [], "not supported by a given excerpt"  # ((ranking key), excerpt number)
         for n in order:
             nums = numbers(sentence) - numbers(passages[n]) - asked_numbers
             if nums:
@@ -146,19 +149,25 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
             if wrong_scale:
                 reason = f"'{sorted(wrong_scale)[0]}' is not the excerpt's scale"
                 continue
-            missing = [x for x in named_terms(sentence) if not vocab[n].knows(x) and x.lower() not in asked_terms]
+            missing = [x for x in named_terms(sentence) if not vocab[n].knows(x)]
             if missing:
                 reason = f"'{missing[0]}' is not in the excerpt"
                 continue
-            lexical = lexical_support(sentence, passages[n])
+            found = _stem_set(passages[n])
+            lexical = _share(own, found)
             if lexical is None and (numbers(sentence) or named_terms(sentence)):
-                supported.append((1.0, n))  # a bare figure or name ("29 лет", "Kandinsky 2.1"), found above
+                support = 1.0  # a bare figure or name ("29 лет", "Kandinsky 2.1"), found above
             elif lexical is not None and lexical >= min_lexical:
-                supported.append((lexical, n))
-            elif similarity and language(sentence) != language(passages[n]):
-                if (close := similarity(sentence, n)) >= min_dense:
-                    supported.append((close, n))
-        # The excerpt that supports it best (the cited one on a tie: max keeps the first maximum).
+                support = lexical
+            elif similarity and language(sentence) != language(passages[n]) and \
+                    (close := similarity(sentence, n)) >= min_dense:
+                support = close
+            else:
+                continue
+            # Ranked by the share of what the sentence adds to the question that the excerpt holds
+            # (across languages: names, Latin terms), then of all its words, then by support.
+            supported.append(((_share(own - asked_stems, found) or 0.0, lexical or 0.0, support), n))
+        # The excerpt that supports it best; the cited one on a tie (max keeps the first maximum).
         best = max(supported, key=lambda x: x[0])[1] if supported else None
         if best is None:
             verdict.dropped.append((sentence, reason))
