@@ -51,7 +51,12 @@ INJECTION = re.compile(
     r"|системн\w* (промпт|инструкц)|теперь ты\b", re.I)
 _LINE_MARK = re.compile(r"(?<=\s)(?:\\{3}|/{4,})(?=\s)")  # quoted (\\\) and comment (////) line prefixes
 TRANSLATION_TOKENS = 60  # ~190 Russian characters; a longer question's tail matters little for search
-WINDOW_CHARS = 330  # an excerpt shown to the model (and quoted back): ~110 tokens
+# An excerpt shown to the model (and quoted back): the top passage, likeliest to hold the answer, gets
+# more room (development set: gold lines in the excerpts for 27 Russian questions of 35, not 25 with
+# 330 characters each, for ~60 characters more in all).
+TOP_WINDOW_CHARS = 450  # ~140 tokens
+WINDOW_CHARS = 250
+UNIT_CHARS = 165  # a longer sentence is split at line marks
 _FOLLOWUP = re.compile(
     r"^\s*(а|и|но|ещ[её]|почему|зачем|а как|what else|and|why|how so|what about)\b"
     r"|\b(он|она|оно|они|его|е[её]|их|этот|это|этого|эту|эти|этом|тот|там|he|she|it|they|this|that|his|her|their)\b",
@@ -62,25 +67,25 @@ _FOLLOWUP = re.compile(
 class Excerpt:
     n: int
     hit: Hit
-    quote: str  # consecutive sentences of the passage (≤ WINDOW_CHARS), verbatim
+    quote: str  # consecutive sentences of the passage (≤ TOP_WINDOW_CHARS), verbatim
 
 
 def _units(text: str) -> list[tuple[int, int]]:
-    """(start, end) of the sentences of `text`; a sentence longer than half a window is split
+    """(start, end) of the sentences of `text`; a sentence longer than UNIT_CHARS is split
     further before each line marker, since quoted articles prefix their lines with a backslash
     triple instead of ending sentences (one "sentence" can fill a whole passage)."""
     spans, cursor = [], 0
     for sent in sentences(text):
         begin = text.find(sent, cursor)
         end = cursor = begin + len(sent)
-        cuts = [m.start() for m in _LINE_MARK.finditer(text, begin + 1, end)] if end - begin > WINDOW_CHARS // 2 else []
+        cuts = [m.start() for m in _LINE_MARK.finditer(text, begin + 1, end)] if end - begin > UNIT_CHARS else []
         for a, b in zip([begin] + cuts, cuts + [end]):
             spans.append((a, b))
     return spans
 
 
-def _widen(spans: list[tuple[int, int]], best: int, taken: list[tuple[int, int]]) -> tuple[int, int]:
-    """The unit range around spans[best], grown one neighbour at a time up to WINDOW_CHARS,
+def _widen(spans: list[tuple[int, int]], best: int, taken: list[tuple[int, int]], limit: int) -> tuple[int, int]:
+    """The unit range around spans[best], grown one neighbour at a time up to `limit` characters,
     outside the ranges already `taken`."""
     lo = hi = best
     grown = True
@@ -88,7 +93,7 @@ def _widen(spans: list[tuple[int, int]], best: int, taken: list[tuple[int, int]]
         grown = False
         for cand in (lo - 1, hi + 1):
             free = 0 <= cand < len(spans) and not any(a <= cand <= b for a, b in taken)
-            if free and spans[max(hi, cand)][1] - spans[min(lo, cand)][0] <= WINDOW_CHARS:
+            if free and spans[max(hi, cand)][1] - spans[min(lo, cand)][0] <= limit:
                 lo, hi, grown = min(lo, cand), max(hi, cand), True
     return lo, hi
 
@@ -121,9 +126,10 @@ class AnswerPipeline:
 
     # --- steps -----------------------------------------------------------------------------
 
-    def _windows(self, question: str, passage: Passage, qvec: np.ndarray, count: int = 1) -> list[str]:
+    def _windows(self, question: str, passage: Passage, qvec: np.ndarray, count: int = 1,
+                 limit: int = WINDOW_CHARS) -> list[str]:
         """Up to `count` non-overlapping excerpts of the passage, in text order: each is a sentence
-        related to the question, widened by its neighbours up to WINDOW_CHARS, since the answer is
+        related to the question, widened by its neighbours up to `limit` characters, since the answer is
         often the sentence next to the one that shares the question's words."""
         text = passage.text
         spans = [sp for sp in _units(text) if any(ch.isalnum() for ch in text[sp[0]:sp[1]])] or [(0, len(text))]
@@ -133,19 +139,19 @@ class AnswerPipeline:
             centres = sorted((i for i, x in enumerate(scores) if x > 0), key=lambda i: -scores[i])
         else:  # no shared words (an English question, or a rewording): compare meanings instead
             candidates = spans[:12]
-            sims = self.embedder.embed_passages([text[a:b][:WINDOW_CHARS] for a, b in candidates]) @ qvec
+            sims = self.embedder.embed_passages([text[a:b][:limit] for a, b in candidates]) @ qvec
             centres = [int(np.argmax(sims))]
         taken: list[tuple[int, int]] = []
         for best in centres:
             if len(taken) == count:
                 break
             if not any(lo <= best <= hi for lo, hi in taken):
-                taken.append(_widen(spans, best, taken))
+                taken.append(_widen(spans, best, taken, limit))
         windows = []
         for lo, hi in sorted(taken):
             a, b = spans[lo][0], spans[hi][1]
-            if b - a > WINDOW_CHARS:  # one very long sentence: keep its start, cut at a word boundary
-                b = a + max(text.rfind(" ", a, a + WINDOW_CHARS) - a, WINDOW_CHARS // 2)
+            if b - a > limit:  # one very long sentence: keep its start, cut at a word boundary
+                b = a + max(text.rfind(" ", a, a + limit) - a, limit // 2)
             windows.append(text[a:b].strip())
         return windows
 
@@ -210,7 +216,8 @@ class AnswerPipeline:
         # passage: its sentences are picked by the translation's words, which often miss the
         # answer (development set: gold lines in the excerpts for 19 English questions of 27, not 15).
         counts = [1] * n if cyrillic or n < 2 else [2] + [1] * (n - 2)
-        quotes = [(h, q) for h, c in zip(hits, counts) for q in self._windows(about, h.passage, result.query_vector, c)]
+        quotes = [(h, q) for i, (h, c) in enumerate(zip(hits, counts))
+                  for q in self._windows(about, h.passage, result.query_vector, c, TOP_WINDOW_CHARS if i == 0 else WINDOW_CHARS)]
         excerpts = [Excerpt(i + 1, h, q) for i, (h, q) in enumerate(quotes)]
         timings["sources_ms"] = (time.perf_counter() - t0) * 1000
 
