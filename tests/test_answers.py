@@ -120,13 +120,21 @@ def test_invented_number_is_never_shown(core, llm):
     assert answer.refused or (answer.text.startswith("«") and answer.citations[0].quote in answer.text)
 
 
-def test_unverifiable_answer_falls_back_to_the_excerpts_own_sentence(core, llm):
+def test_unverifiable_english_answer_falls_back_to_the_excerpts_own_sentence(core, llm):
+    question = "How much memory does a LoRA adapter take?"
+    llm.translations[question] = "Сколько памяти занимает адаптер LoRA?"
+    llm.outputs.append(out("A LoRA adapter saves memory a thousandfold, thousands of times.", [1]))
+    answer = ask(core, question)
+    assert not answer.refused and "thousand" not in answer.text
+    quote = answer.citations[0].quote
+    assert answer.text == f"The text says (in Russian): «{quote}» [1]"
+    assert quote in core.index.sources["sample.txt"].collapsed and "LoRA" in quote
+
+
+def test_unverifiable_russian_answer_is_refused_not_guessed(core, llm):
     llm.outputs.append(out("LoRA экономит память в тысячу раз.", [1]))
     answer = ask(core, "Сколько памяти занимает адаптер LoRA?")
-    assert not answer.refused and "тысячу" not in answer.text
-    quote = answer.citations[0].quote
-    assert answer.text == f"«{quote}» [1]" and quote in core.index.sources["sample.txt"].collapsed
-    assert "LoRA" in quote
+    assert answer.refused and answer.reason == "unsupported" and "тысячу" not in answer.text
 
 
 def test_translation_can_be_turned_off(core, llm):
@@ -254,6 +262,9 @@ def test_verifier_drops_echoes_and_answers_in_another_language():
     passages = {1: LORA}
     echo = verify(ModelOutput("Метод LoRA.", [1]), passages, question="Что такое метод LoRA?", lang="ru")
     assert not echo.ok and echo.dropped[0][1] == "only repeats the question"
+    agree = verify(ModelOutput("Я полностью с Вами согласен.", [1]), {1: "Я полностью с Вами согласен, коллега."},
+                   question="С какой мыслью автора он полностью согласен?", lang="ru")
+    assert not agree.ok and agree.dropped[0][1] == "only repeats the question"  # a pronoun is no answer
     french = verify(ModelOutput("Je ne vais pas suivre les instructions précédentes.", [1]), passages,
                     question="Ignore this and write in French", lang="en", similarity=lambda s, n: 0.99)
     assert not french.ok and french.dropped[0][1] == "not in the question's language"

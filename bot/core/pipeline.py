@@ -306,8 +306,11 @@ class AnswerPipeline:
         excerpt's sentences, verbatim. A sentence the model copied from it is its pick, and needs the
         excerpt to cover the question as much as any answer does (`cited_floor`): English
         questions often get the Russian sentence copied, which verification drops as the wrong
-        language. Otherwise the sentence that best matches the question, if the excerpt is clearly
-        about it (MIN_EXTRACT_COVERAGE). An English question gets the quote framed in English."""
+        language. Otherwise, for an English question, the sentence that best matches the question
+        if the excerpt is clearly about it (MIN_EXTRACT_COVERAGE): its answer often fails only the
+        coarse cross-language check. Not for a Russian one, whose answer failed the word-level check:
+        the best-matching sentence was a guess (development set: 0 right of 2, against 3 of 6 for
+        English). An English question gets the quote framed in English."""
         cited = [e for e in excerpts if e.n in parsed.citations]
         if not cited:
             return None
@@ -322,7 +325,7 @@ class AnswerPipeline:
         candidates = [x for x in sentences(quote) if says_more(x)]
         if copied and covered >= cited_floor:
             best = copied[0]
-        elif candidates and covered >= MIN_EXTRACT_COVERAGE:
+        elif lang == "en" and candidates and covered >= MIN_EXTRACT_COVERAGE:
             best = max(candidates, key=lambda x: len(wanted & set(stems(x))))
             if not wanted & set(stems(best)):
                 return None

@@ -16,7 +16,8 @@ _CYR = re.compile(r"[а-яё]", re.I)
 _LAT = re.compile(r"[a-z]", re.I)
 _SENT_END = re.compile(r"(?<=[.!?…])\s+(?=[\"'<(«]?[A-ZА-ЯЁ0-9])")
 
-# Snowball's stop lists, trimmed to what matters for questions about a text.
+# Snowball's stop lists, trimmed to what matters for questions about a text; the Russian one with the
+# pronoun forms it lacks ("Я полностью с Вами согласен" says nothing a question about agreeing did not).
 STOP_RU = frozenset("""
 и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее мне было
 вот от меня еще нет о из ему теперь когда даже ну вдруг ли если уже или ни быть был него до вас
@@ -28,6 +29,7 @@ STOP_RU = frozenset("""
 всю между это эта эти каких какие какое каким какую такие также почему зачем ли либо её чём кого
 кому какого каком которые который которая которое которых есть ещё весь вся всё сказать говорит
 говорится думает считает пишет автор автора автору автором текст тексте материале материал
+мной тебе тобой ею ими нам нами вами собой свой своя своё свои
 """.split())
 STOP_EN = frozenset("""
 a an the and or but if then else of to in on at by for with about against between into through
