@@ -42,7 +42,7 @@ MIN_CITED_COVERAGE = 0.15
 # answerable English questions cover 0.09-0.80 of their best passage, an off-topic one 0.0), so an
 # English question gets this one lower bar in place of both above.
 MIN_TRANSLATED_COVERAGE = 0.12
-MIN_EXTRACT_COVERAGE = 0.4  # for answering with a verbatim sentence when the model's words fail
+MIN_EXTRACT_COVERAGE = 0.4  # for answering an English question with a verbatim sentence when the model's words fail
 # Attempts to change the bot's rules; the model never sees them.
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompts?|directions?)\b"
@@ -216,8 +216,9 @@ class AnswerPipeline:
         # passage: its sentences are picked by the translation's words, which often miss the
         # answer (development set: gold lines in the excerpts for 19 English questions of 27, not 15).
         counts = [1] * n if cyrillic or n < 2 else [2] + [1] * (n - 2)
-        quotes = [(h, q) for i, (h, c) in enumerate(zip(hits, counts))
-                  for q in self._windows(about, h.passage, result.query_vector, c, TOP_WINDOW_CHARS if i == 0 else WINDOW_CHARS)]
+        limits = [TOP_WINDOW_CHARS] + [WINDOW_CHARS] * (len(counts) - 1)
+        quotes = [(h, q) for h, c, limit in zip(hits, counts, limits)
+                  for q in self._windows(about, h.passage, result.query_vector, c, limit)]
         excerpts = [Excerpt(i + 1, h, q) for i, (h, q) in enumerate(quotes)]
         timings["sources_ms"] = (time.perf_counter() - t0) * 1000
 
