@@ -310,8 +310,8 @@ class AnswerPipeline:
         language. Otherwise, for an English question, the sentence that best matches the question
         if the excerpt is clearly about it (MIN_EXTRACT_COVERAGE): its answer often fails only the
         coarse cross-language check. Not for a Russian one, whose answer failed the word-level check:
-        the best-matching sentence was a guess (development set: 0 right of 2, against 3 of 6 for
-        English). An English question gets the quote framed in English."""
+        the best-matching sentence was a guess (development set, read one by one: 0 of 2 held the
+        answer, against 3 of 6 for English). An English question gets the quote framed in English."""
         cited = [e for e in excerpts if e.n in parsed.citations]
         if not cited:
             return None
