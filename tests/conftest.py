@@ -17,7 +17,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.core.index import build_index
-from bot.core.prompts import TRANSLATE_PROMPT
+from bot.core.prompts import PICK_PROMPT, TRANSLATE_PROMPT
 from bot.core.text import stems
 
 DATA = Path(__file__).parent / "data"
@@ -62,6 +62,8 @@ class ScriptedLLM:
         self.prompts: list[str] = []
         self.translations: dict[str, str] = {}  # question → its Russian; unknown ones come back as is
         self.translated: list[str] = []  # questions the pipeline asked to translate
+        self.pick = ""  # when asked to pick a sentence: the first one containing this, else 0 (none)
+        self.pick_prompts: list[str] = []
         self.delay_s = delay_s
 
     def generate(self, system, user, *, grammar, max_tokens, on_text=None, cancel=None) -> str:
@@ -69,6 +71,10 @@ class ScriptedLLM:
             question = user.removeprefix('"').removesuffix('" ->')
             self.translated.append(question)
             return self.translations.get(question, question)
+        if system == PICK_PROMPT:
+            self.pick_prompts.append(user)
+            listed = re.findall(r"^\[(\d+)\] (.*)$", user, re.M)
+            return next((k for k, sentence in listed if self.pick and self.pick in sentence), "0")
         self.prompts.append(user)
         if self.outputs:
             out = self.outputs.pop(0)

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from bot.core.names import Vocabulary, named_terms, unknown_terms
+from bot.core.names import Vocabulary, has_figure, named_terms, unknown_terms
 from bot.core.service import Asker
 from bot.core.verify import ModelOutput, parse_output, partial_answer, verify
 
@@ -83,6 +83,13 @@ def test_verifier_checks_the_scale_of_a_figure_across_languages():
     assert verify(ModelOutput("Grok-1 has 314 billion parameters.", [1]), passages, lang="en", **close).ok
 
 
+def test_a_figure_may_be_written_in_words_but_not_hidden_in_a_link():
+    assert has_figure("написана группой из семи ученых, трое из которых работают в Google")
+    assert has_figure("Phi-2 has 2.7 billion parameters") and has_figure("сотни миллионов")
+    assert not has_figure("Инструкции размещены в репозитории github.com/xai-org/grok-1.")
+    assert not has_figure("Такие адаптеры можно менять на лету.")
+
+
 def test_partial_answer_streams_the_json_string():
     assert partial_answer('{"answer": "LoRA - это \\"спос') == 'LoRA - это "спос'
     assert partial_answer("NO_ANS") == ""
@@ -135,6 +142,25 @@ def test_unverifiable_russian_answer_is_refused_not_guessed(core, llm):
     llm.outputs.append(out("LoRA экономит память в тысячу раз.", [1]))
     answer = ask(core, "Сколько памяти занимает адаптер LoRA?")
     assert answer.refused and answer.reason == "unsupported" and "тысячу" not in answer.text
+    assert len(llm.pick_prompts) == 1  # the model was asked to pick a sentence, and picked none
+
+
+def test_unverifiable_answer_gets_the_sentence_the_model_picks_verbatim(core, llm):
+    llm.outputs.append(out("LoRA экономит память в тысячу раз.", [1]))
+    llm.pick = "20 мегабайт"
+    answer = ask(core, "Сколько памяти занимает адаптер LoRA?")
+    sentence = "Для модели на 7 миллиардов параметров адаптер LoRA занимает около 20 мегабайт."
+    assert sentence in llm.pick_prompts[0]
+    assert answer.text == f"«{sentence}» [1]" and answer.citations[0].quote == sentence
+    assert answer.citations[0].line_start == answer.citations[0].line_end == 49
+
+
+def test_a_picked_sentence_without_a_figure_does_not_answer_how_much(core, llm):
+    llm.outputs.append(out("LoRA экономит память в тысячу раз.", [1]))
+    llm.pick = "менять на лету"  # a sentence of the excerpt, but no quantity
+    assert ask(core, "Сколько памяти занимает адаптер LoRA?").refused
+    llm.outputs.append(out("LoRA экономит память в тысячу раз.", [1]))
+    assert not ask(core, "Что можно делать с адаптерами LoRA?").refused  # no quantity asked: the pick stands
 
 
 def test_translation_can_be_turned_off(core, llm):

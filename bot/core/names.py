@@ -145,3 +145,16 @@ _SCALES = {
 
 def scales(text: str) -> set[str]:
     return {name for name, pattern in _SCALES.items() if pattern.search(text)}
+
+
+# Quantities written out in words: "группой из семи ученых, трое из которых …".
+_NUMBER_WORDS = re.compile(
+    r"(?<!\w)(?:одн[аоий]\w*|один|дв[ае]|двух|двое|тр[иое]|тр[её]х|четыр\w*|четверо|пят[ьи]|шест[ьи]|сем[ьи]|"
+    r"восьм?[иь]|восемь|девят[ьи]|десят\w*|сот\w*|сто|нескольк\w*|дюжин\w*|полтор\w*|one|two|three|four|five|"
+    r"six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|several)(?!\w)", re.I)
+
+
+def has_figure(text: str) -> bool:
+    """A number, a scale word or a number word, outside links ("github.com/xai-org/grok-1" has none)."""
+    words = " ".join(w for w in text.split() if "/" not in w)
+    return bool(numbers(words) or scales(words) or _NUMBER_WORDS.search(words))

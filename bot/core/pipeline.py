@@ -20,9 +20,9 @@ from .embeddings import Embedder
 from .index import LoadedIndex
 from .llm import LLM
 from .messages import t
-from .names import Vocabulary, unknown_terms
-from .prompts import (EXCERPT, LANGUAGE_NAMES, ONE_LINE_GRAMMAR, SYSTEM_PROMPT, TRANSLATE_PROMPT, TRANSLATE_USER,
-                      USER_PROMPT, answer_grammar)
+from .names import Vocabulary, has_figure, unknown_terms
+from .prompts import (EXCERPT, LANGUAGE_NAMES, ONE_LINE_GRAMMAR, PICK_PROMPT, PICK_USER, SYSTEM_PROMPT,
+                      TRANSLATE_PROMPT, TRANSLATE_USER, USER_PROMPT, answer_grammar, pick_grammar)
 from .relevance import TermWeights
 from .retrieval import Hit, Retriever
 from .service import Turn
@@ -49,6 +49,8 @@ INJECTION = re.compile(
     r"|system prompt|developer mode|you are now|jailbreak|\bDAN\b"
     r"|(игнорир|забудь|забудьте|забыть|отмени|наруши)\w*.{0,40}(инструкц|правил|указани|промпт)"
     r"|системн\w* (промпт|инструкц)|теперь ты\b", re.I)
+# A question for a quantity or a year: a quoted sentence answers it only if it has a figure.
+QUANTITY = re.compile(r"\bhow (many|much|big|large|long|old|often)\b|\bwhat year\b|\bсколько\b|\bв каком году\b", re.I)
 _LINE_MARK = re.compile(r"(?<=\s)(?:\\{3}|/{4,})(?=\s)")  # quoted (\\\) and comment (////) line prefixes
 TRANSLATION_TOKENS = 60  # ~190 Russian characters; a longer question's tail matters little for search
 # An excerpt shown to the model (and quoted back): the top passage, likeliest to hold the answer, gets
@@ -96,6 +98,11 @@ def _widen(spans: list[tuple[int, int]], best: int, taken: list[tuple[int, int]]
             if free and spans[max(hi, cand)][1] - spans[min(lo, cand)][0] <= limit:
                 lo, hi, grown = min(lo, cand), max(hi, cand), True
     return lo, hi
+
+
+def gives_figure(question: str, sentence: str) -> bool:
+    """False when the question asks for a quantity or a year and the sentence has no figure."""
+    return not QUANTITY.search(question) or has_figure(sentence)
 
 
 def to_russian(llm: LLM, question: str, cancel: threading.Event | None = None) -> str:
@@ -231,6 +238,7 @@ class AnswerPipeline:
                 log.info("dropped answer sentence (%s): %r", why, sentence[:120])
         answer = (verdict and self._compose(question, lang, verdict, excerpts)) or \
             (parsed and self._extract(question, lang, about, parsed, excerpts, coverage, cited_floor)) or \
+            (parsed and self._pick(question, asked, lang, about, excerpts, coverage, cited_floor, cancel)) or \
             self._refuse(question, lang, "unsupported", hits)
         answer.timings = timings
         return answer, ids
@@ -332,10 +340,31 @@ class AnswerPipeline:
                 return None
         else:
             return None
-        citation = self._citation(1, Excerpt(cited[0].n, cited[0].hit, best))
-        if citation is None:
+        return self._quoted(question, lang, cited[0], best)
+
+    def _pick(self, question: str, asked: str, lang: str, about: str, excerpts: list[Excerpt], coverage: dict,
+              cited_floor: float, cancel) -> Answer | None:
+        """The model answered but nothing it wrote passed verification: let it pick, by number, the
+        excerpt sentence that answers the question (a few tokens), and quote that sentence."""
+        wanted = set(stems(about))
+        options = [(e, x) for e in excerpts if coverage[e.hit.passage.id] >= cited_floor
+                   for x in sentences(e.quote) if len(x.split()) >= 3 and set(stems(x)) - wanted]
+        if not options:
             return None
-        return Answer(question=question, lang=lang, refused=False, text=t("quoted_answer", lang, quote=best) + " [1]",
+        listing = "\n".join(f"[{k}] {x}" for k, (_, x) in enumerate(options, 1))
+        raw = self.llm.generate(PICK_PROMPT, PICK_USER.format(sentences=listing, question=asked),
+                                grammar=pick_grammar(len(options)), max_tokens=4, cancel=cancel)
+        k = int(raw) if raw.strip().isdigit() else 0
+        if not 1 <= k <= len(options):
+            return None
+        return self._quoted(question, lang, *options[k - 1])
+
+    def _quoted(self, question: str, lang: str, excerpt: Excerpt, sentence: str) -> Answer | None:
+        """An answer that is one sentence of an excerpt, verbatim; framed in English for an English question."""
+        citation = gives_figure(question, sentence) and self._citation(1, Excerpt(excerpt.n, excerpt.hit, sentence))
+        if not citation:
+            return None
+        return Answer(question=question, lang=lang, refused=False, text=t("quoted_answer", lang, quote=sentence) + " [1]",
                       citations=[citation])
 
     def _compose(self, question: str, lang: str, verdict: Verdict, excerpts: list[Excerpt]) -> Answer | None:
