@@ -320,6 +320,7 @@ def test_versioned_names_must_occur_as_such():
     vocab = Vocabulary(["Mistral 7B и Mistral Large, Llama 2 и Gemini 1.5"])
     assert unknown_terms("What is the context window of Mistral Large 2?", vocab) == ["Mistral Large 2"]
     assert unknown_terms("Чем хороша Llama 2?", vocab) == []
+    assert unknown_terms("Who left OpenAI in November 2023?", Vocabulary(["OpenAI, ноябрь 2023"])) == []  # a date
 
 
 def test_a_name_only_the_question_brings_cannot_carry_an_answer():

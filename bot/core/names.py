@@ -18,10 +18,12 @@ _TRANSLIT = [("shch", "щ"), ("sch", "щ"), ("ch", "ч"), ("sh", "ш"), ("zh", "
              ("a", "а"), ("b", "б"), ("c", "к"), ("d", "д"), ("e", "е"), ("f", "ф"), ("g", "г"), ("h", "х"),
              ("i", "и"), ("j", "дж"), ("k", "к"), ("l", "л"), ("m", "м"), ("n", "н"), ("o", "о"), ("p", "п"),
              ("q", "к"), ("r", "р"), ("s", "с"), ("t", "т"), ("u", "у"), ("v", "в"), ("y", "й"), ("z", "з")]
-# Capitalised English words that are not names in a question about this material.
+# Capitalised English words that are not names in a question about this material; month names,
+# since "November 2023" is a date, not a versioned name (the text writes its dates in Russian).
 _COMMON_EN = frozenset("""what who whom whose which why how when where does did do is are was were can could would
 should will tell explain describe give list name according compare summarize summarise please i ai llm llms gpt
-english russian text author article section""".split())
+english russian text author article section january february march april may june july august september
+october november december""".split())
 
 
 def _skeleton(word: str) -> str:
