@@ -364,8 +364,8 @@ class AnswerPipeline:
         citation = gives_figure(question, sentence) and self._citation(1, Excerpt(excerpt.n, excerpt.hit, sentence))
         if not citation:
             return None
-        return Answer(question=question, lang=lang, refused=False, text=t("quoted_answer", lang, quote=sentence) + " [1]",
-                      citations=[citation])
+        text = t("quoted_answer", lang, quote=sentence) + " [1]"
+        return Answer(question=question, lang=lang, refused=False, text=text, citations=[citation])
 
     def _compose(self, question: str, lang: str, verdict: Verdict, excerpts: list[Excerpt]) -> Answer | None:
         """The verified sentences with citations renumbered 1, 2 … in order of use; None if none."""

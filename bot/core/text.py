@@ -102,3 +102,8 @@ def sentences(text: str) -> list[str]:
     if tail:
         out.append(tail)
     return out
+
+
+def is_question(sentence: str) -> bool:
+    """A sentence that asks (an echo of the question, or the text's rhetorical question) answers nothing."""
+    return sentence.rstrip(" \"'»)").endswith("?")

@@ -6,7 +6,7 @@ The model is small and invents; nothing it writes reaches a user unless every ch
    it is attributed to (of the given excerpts, the one that supports it best, cited or not);
 3. each sentence is supported by that passage: enough of its content words occur there
    (stems; Russian) or, across languages, its embedding is close enough to the passage's;
-4. each sentence is in the question's language and says more than the question did.
+4. each sentence is in the question's language, is not a question, and says more than the question did.
 Unsupported sentences are removed; if none is left, the answer is refused.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Callable
 
 from .names import Vocabulary, named_terms, numbers, scales
 from .prompts import NO_ANSWER
-from .text import STOP_EN, language, sentences, stems
+from .text import STOP_EN, is_question, language, sentences, stems
 
 MIN_LEXICAL = 0.5  # share of a sentence's content stems found in the passage (set a priori)
 # e5 cosine of an English answer sentence and the Russian excerpt it cites: measured 0.79/0.83/0.86
@@ -134,6 +134,9 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
             continue
         if lang and not _in_language(sentence, lang):
             verdict.dropped.append((sentence, "not in the question's language"))
+            continue
+        if is_question(sentence):
+            verdict.dropped.append((sentence, "is a question, not an answer"))
             continue
         if question and not _new_information(sentence, question):
             verdict.dropped.append((sentence, "only repeats the question"))
