@@ -10,6 +10,7 @@ import pytest
 
 from bot.core.names import Vocabulary, has_figure, named_terms, unknown_terms
 from bot.core.service import Asker
+from bot.core.text import is_question
 from bot.core.verify import ModelOutput, parse_output, partial_answer, verify
 
 USER = Asker("test", "chat-1", "user-1")
@@ -90,6 +91,11 @@ def test_a_figure_may_be_written_in_words_but_not_hidden_in_a_link():
     assert not has_figure("Такие адаптеры можно менять на лету.")
 
 
+def test_a_sentence_that_asks_is_recognised_through_closing_quotes():
+    assert is_question('Вы смотрели фильм "Идиократия"?') and is_question("Сколько было параметров?»")
+    assert not is_question("Параметров было 1,5 млрд.") and not is_question("Why? Because it scales.")
+
+
 def test_partial_answer_streams_the_json_string():
     assert partial_answer('{"answer": "LoRA - это \\"спос') == 'LoRA - это "спос'
     assert partial_answer("NO_ANS") == ""
@@ -153,6 +159,7 @@ def test_unverifiable_answer_gets_the_sentence_the_model_picks_verbatim(core, ll
     assert sentence in llm.pick_prompts[0]
     assert answer.text == f"«{sentence}» [1]" and answer.citations[0].quote == sentence
     assert answer.citations[0].line_start == answer.citations[0].line_end == 49
+    assert answer.to_json()["timings"]["pick_ms"] >= 0
 
 
 def test_a_picked_sentence_without_a_figure_does_not_answer_how_much(core, llm):

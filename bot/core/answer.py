@@ -51,8 +51,9 @@ class Answer:
     def to_json(self) -> dict:
         """The `python -m bot ask --json` contract."""
         timings = {k: round(self.timings.get(k, 0.0), 1) for k in ("retrieve_ms", "generate_ms", "total_ms")}
-        if "translate_ms" in self.timings:  # an English question's translation for search
-            timings["translate_ms"] = round(self.timings["translate_ms"], 1)
+        for extra in ("translate_ms", "pick_ms"):  # an English question's translation; the second-chance pick
+            if extra in self.timings:
+                timings[extra] = round(self.timings[extra], 1)
         return {
             "question": self.question,
             "refused": self.refused,

@@ -26,7 +26,7 @@ from .prompts import (EXCERPT, LANGUAGE_NAMES, ONE_LINE_GRAMMAR, PICK_PROMPT, PI
 from .relevance import TermWeights
 from .retrieval import Hit, Retriever
 from .service import Turn
-from .text import has_cyrillic, language, sentences, stems, strip_markup
+from .text import has_cyrillic, is_question, language, sentences, stems, strip_markup
 from .verify import ModelOutput, Verdict, parse_output, partial_answer, verify
 
 log = logging.getLogger(__name__)
@@ -238,7 +238,7 @@ class AnswerPipeline:
                 log.info("dropped answer sentence (%s): %r", why, sentence[:120])
         answer = (verdict and self._compose(question, lang, verdict, excerpts)) or \
             (parsed and self._extract(question, lang, about, parsed, excerpts, coverage, cited_floor)) or \
-            (parsed and self._pick(question, asked, lang, about, excerpts, coverage, cited_floor, cancel)) or \
+            (parsed and self._pick(question, asked, lang, about, excerpts, coverage, cited_floor, timings, cancel)) or \
             self._refuse(question, lang, "unsupported", hits)
         answer.timings = timings
         return answer, ids
@@ -331,7 +331,8 @@ class AnswerPipeline:
             return bool(set(stems(x)) - wanted)
 
         copied = [x for x in sentences(parsed.answer) if len(x.split()) >= 3 and x in quote and says_more(x)]
-        candidates = [x for x in sentences(quote) if says_more(x)]
+        # The text's own questions share the most words with a question, and answer nothing.
+        candidates = [x for x in sentences(quote) if says_more(x) and not is_question(x)]
         if copied and covered >= cited_floor:
             best = copied[0]
         elif lang == "en" and candidates and covered >= MIN_EXTRACT_COVERAGE:
@@ -343,7 +344,7 @@ class AnswerPipeline:
         return self._quoted(question, lang, cited[0], best)
 
     def _pick(self, question: str, asked: str, lang: str, about: str, excerpts: list[Excerpt], coverage: dict,
-              cited_floor: float, cancel) -> Answer | None:
+              cited_floor: float, timings: dict, cancel) -> Answer | None:
         """The model answered but nothing it wrote passed verification: let it pick, by number, the
         excerpt sentence that answers the question (a few tokens), and quote that sentence."""
         wanted = set(stems(about))
@@ -352,8 +353,10 @@ class AnswerPipeline:
         if not options:
             return None
         listing = "\n".join(f"[{k}] {x}" for k, (_, x) in enumerate(options, 1))
+        t0 = time.perf_counter()
         raw = self.llm.generate(PICK_PROMPT, PICK_USER.format(sentences=listing, question=asked),
                                 grammar=pick_grammar(len(options)), max_tokens=4, cancel=cancel)
+        timings["pick_ms"] = (time.perf_counter() - t0) * 1000
         k = int(raw) if raw.strip().isdigit() else 0
         if not 1 <= k <= len(options):
             return None
