@@ -27,6 +27,7 @@ from typing import Awaitable, Callable
 
 from .corpus import SUFFIXES
 from .index import IndexDir, Progress, build_index, stale_sources
+from .messages import MESSAGES, t
 from .service import Asker
 
 log = logging.getLogger(__name__)
@@ -150,140 +151,10 @@ class InProcessBuilder:
         return {"stage": "report", "summary": report.summary(), **asdict(report)}
 
 
-# --- messages ------------------------------------------------------------------------------
-
-MESSAGES = {
-    "not_admin": {
-        "ru": "Эта команда доступна только администраторам бота. Попытка записана в журнал.",
-        "en": "This command is for the bot's administrators only. The attempt has been logged.",
-    },
-    "busy": {
-        "ru": "Уже идёт другая операция ({what}). Дождитесь её окончания и повторите.",
-        "en": "Another admin operation is running ({what}). Please wait for it to finish and try again.",
-    },
-    "op_reindex": {"ru": "переиндексация", "en": "reindexing"},
-    "op_add": {"ru": "добавление документа", "en": "adding a document"},
-    "op_remove": {"ru": "удаление документа", "en": "removing a document"},
-    "op_rollback": {"ru": "откат индекса", "en": "index rollback"},
-    "started": {
-        "ru": "Переиндексация началась. Пока она идёт, бот отвечает по индексу {version}.",
-        "en": "Reindexing started. Meanwhile questions are answered from index {version}.",
-    },
-    "stage_parse": {"ru": "Переиндексация: читаю документы…", "en": "Reindexing: reading the documents…"},
-    "stage_embed": {"ru": "Переиндексация: эмбеддинги {done} из {total}{eta}",
-                    "en": "Reindexing: embedding passages, {done} of {total}{eta}"},
-    "eta": {"ru": ", осталось ~{time}", "en": ", ~{time} left"},
-    "stage_write": {"ru": "Переиндексация: записываю индекс…", "en": "Reindexing: writing the index…"},
-    "stage_done": {"ru": "Переиндексация: загружаю новый индекс…", "en": "Reindexing: loading the new index…"},
-    "reindexed": {
-        "ru": "Готово: бот отвечает по индексу {version}.",
-        "en": "Done: questions are now answered from index {version}.",
-    },
-    "changes": {
-        "ru": "Фрагментов: {passages} (+{added} / −{removed}), новых эмбеддингов: {embedded}, {seconds:.0f} с.",
-        "en": "Passages: {passages} (+{added} / −{removed}), newly embedded: {embedded}, {seconds:.0f} s.",
-    },
-    "src_added": {"ru": "Новые документы: {names}", "en": "New documents: {names}"},
-    "src_changed": {"ru": "Изменённые документы: {names}", "en": "Changed documents: {names}"},
-    "src_removed": {"ru": "Удалённые документы: {names}", "en": "Removed documents: {names}"},
-    "unchanged": {
-        "ru": "Индекс {version} уже соответствует документам, ничего не изменилось.",
-        "en": "Index {version} already matches the documents; nothing changed.",
-    },
-    "build_failed": {
-        "ru": "Переиндексация не удалась, бот по-прежнему отвечает по индексу {version}. Ошибка: {error}",
-        "en": "Reindexing failed; questions are still answered from index {version}. Error: {error}",
-    },
-    "load_failed": {
-        "ru": "Новый индекс {new} собран, но не загрузился ({error}); бот остался на индексе {version}.",
-        "en": "The new index {new} was built but could not be loaded ({error}); index {version} stays live.",
-    },
-    "status": {
-        "ru": ("Индекс: {version}, собран {age} назад; документов: {sources}, фрагментов: {passages}\n"
-               "Модель: {model} ({backend}); эмбеддинги: {embedder}\n"
-               "Работает: {uptime}; в очереди: {queue}\n"
-               "Сегодня: ответов {answers}, отказов {refusals}\n"
-               "Последняя ошибка: {error}"),
-        "en": ("Index: {version}, built {age} ago; documents: {sources}, passages: {passages}\n"
-               "Model: {model} ({backend}); embeddings: {embedder}\n"
-               "Uptime: {uptime}; queued: {queue}\n"
-               "Today: {answers} answers, {refusals} refusals\n"
-               "Last error: {error}"),
-    },
-    "none": {"ru": "нет", "en": "none"},
-    "running": {"ru": "Сейчас идёт: {what}.", "en": "Running now: {what}."},
-    "stale": {
-        "ru": "Внимание: документы изменились после сборки индекса ({names}); выполните переиндексацию.",
-        "en": "Note: documents changed since the index was built ({names}); run a reindex.",
-    },
-    "bad_name": {
-        "ru": "Недопустимое имя файла «{name}». Нужно простое имя без папок, например notes.md "
-              "(буквы, цифры, пробел и . _ - ( ), не с точки, до 100 символов).",
-        "en": "The file name “{name}” is not allowed. Use a plain name without folders, e.g. notes.md "
-              "(letters, digits, space and . _ - ( ), not starting with a dot, up to 100 characters).",
-    },
-    "bad_type": {"ru": "Принимаются только файлы .txt и .md.", "en": "Only .txt and .md files are accepted."},
-    "too_big": {
-        "ru": "Файл слишком большой: {size} байт, можно не больше {limit}.",
-        "en": "The file is too large: {size} bytes, the limit is {limit}.",
-    },
-    "empty_file": {"ru": "В файле нет текста.", "en": "The file contains no text."},
-    "binary": {
-        "ru": "Это двоичный файл, а не текст. Пришлите документ .txt или .md в UTF-8.",
-        "en": "This is a binary file, not text. Please send a UTF-8 .txt or .md document.",
-    },
-    "not_utf8": {
-        "ru": "Файл не в кодировке UTF-8 (ошибка в строке {line}). Сохраните его как UTF-8 и пришлите снова.",
-        "en": "The file is not UTF-8 (invalid byte on line {line}). Save it as UTF-8 and send it again.",
-    },
-    "exists": {
-        "ru": "Документ «{name}» уже есть. Чтобы заменить его, сначала удалите старый (remove {name}).",
-        "en": "A document named “{name}” already exists. To replace it, remove the old one first (remove {name}).",
-    },
-    "added": {"ru": "Документ «{name}» добавлен.", "en": "Added “{name}”."},
-    "add_failed": {
-        "ru": "Документ «{name}» не добавлен, файл убран.",
-        "en": "“{name}” was not added; the file has been taken out again.",
-    },
-    "no_such": {
-        "ru": "Документа «{name}» нет. Есть: {names}.",
-        "en": "There is no document “{name}”. Documents: {names}.",
-    },
-    "last_source": {
-        "ru": "Нельзя удалить последний документ: боту не из чего будет отвечать.",
-        "en": "The last document cannot be removed: the bot would have nothing to answer from.",
-    },
-    "removed": {"ru": "Документ «{name}» удалён.", "en": "Removed “{name}”."},
-    "remove_failed": {
-        "ru": "Документ «{name}» не удалён, файл возвращён на место.",
-        "en": "“{name}” was not removed; the file is back in place.",
-    },
-    "no_previous": {
-        "ru": "Более ранней версии индекса нет; бот отвечает по индексу {version}.",
-        "en": "There is no earlier index version; questions are answered from index {version}.",
-    },
-    "rolled_back": {
-        "ru": "Откат выполнен: бот отвечает по индексу {version} (был {old}).",
-        "en": "Rolled back: questions are now answered from index {version} (was {old}).",
-    },
-    "rollback_failed": {
-        "ru": "Откат не удался ({error}); бот отвечает по индексу {version}.",
-        "en": "Rollback failed ({error}); questions are answered from index {version}.",
-    },
-    "failed": {
-        "ru": "Операция не удалась ({error}). Подробности записаны в журнал.",
-        "en": "The operation failed ({error}). Details are in the log.",
-    },
-    "units": {"ru": ("д", "ч", "мин", "с"), "en": ("d", "h", "min", "s")},
-}
-
+# --- the asker's language, durations ---------------------------------------------------------
 
 def _lang(asker: Asker) -> str:
     return "en" if (asker.user_lang or "").lower().startswith("en") else "ru"
-
-
-def _t(key: str, lang: str, **kw) -> str:
-    return MESSAGES[key][lang].format(**kw)
 
 
 def _duration(seconds: float, lang: str) -> str:
@@ -405,13 +276,13 @@ class AdminService:
         if self.is_admin(asker):
             return None
         self._audit(asker, action, False, detail)
-        return AdminReply(False, _t("not_admin", _lang(asker)))
+        return AdminReply(False, t("not_admin", _lang(asker)))
 
     async def _run_exclusive(self, asker: Asker, action: str, detail: str, work) -> AdminReply:
         lang = _lang(asker)
         if not self._exclusive.acquire(blocking=False):
             self._audit(asker, action, True, f"{detail} refused: {self._running} running".strip())
-            return AdminReply(False, _t("busy", lang, what=_t(self._running or "op_reindex", lang)))
+            return AdminReply(False, t("admin_busy", lang, what=t(self._running or "op_reindex", lang)))
         self._running = f"op_{action}"
         try:
             reply = await work(lang)
@@ -419,7 +290,7 @@ class AdminService:
             log.exception("admin %s failed", action)
             error = _short(exc)
             self._note_error(f"{action}: {error}")
-            reply = AdminReply(False, _t("failed", lang, error=error))
+            reply = AdminReply(False, t("failed", lang, error=error))
         finally:
             self._running = None
             self._exclusive.release()
@@ -442,7 +313,7 @@ class AdminService:
             return await self._status(lang)
         except Exception as exc:
             log.exception("admin status failed")
-            return AdminReply(False, _t("failed", lang, error=_short(exc)))
+            return AdminReply(False, t("failed", lang, error=_short(exc)))
 
     async def _status(self, lang: str) -> AdminReply:
         index, service = self.core.index, self.core.service
@@ -455,16 +326,16 @@ class AdminService:
             today = await asyncio.to_thread(self.store.answers_today)
         else:
             today = {"answers": service.counters.answers_today, "refusals": service.counters.refusals_today}
-        lines = [_t("status", lang, version=index.version, age=age, sources=len(index.manifest.get("sources", {})),
+        lines = [t("status", lang, version=index.version, age=age, sources=len(index.manifest.get("sources", {})),
                     passages=len(index.passages), model=getattr(self.core.llm, "model_id", "?"),
                     backend=self.settings.llm.backend, embedder=getattr(self.core.embedder, "model_id", "?"),
                     uptime=_duration(time.time() - service.counters.started, lang), queue=service.queue_length,
-                    error=service.counters.last_error or _t("none", lang), **today)]
+                    error=service.counters.last_error or t("none", lang), **today)]
         if self._running:
-            lines.append(_t("running", lang, what=_t(self._running, lang)))
+            lines.append(t("running", lang, what=t(self._running, lang)))
         stale = await asyncio.to_thread(stale_sources, index, self.settings.corpus_dir)
         if stale:
-            lines.append(_t("stale", lang, names=", ".join(stale)))
+            lines.append(t("stale", lang, names=", ".join(stale)))
         return AdminReply(True, "\n".join(lines))
 
     async def add_document(self, asker: Asker, filename: str, data: bytes,
@@ -477,7 +348,7 @@ class AdminService:
         problem = check_name(filename) or check_content(data, self.settings.limits.max_upload_bytes)
         if problem:
             self._audit(asker, "add", True, f"{detail} rejected: {problem[0]}")
-            return AdminReply(False, _t(problem[0], lang, **problem[1]))
+            return AdminReply(False, t(problem[0], lang, **problem[1]))
         name = unicodedata.normalize("NFC", filename)
         return await self._run_exclusive(asker, "add", detail, lambda lang: self._add(name, data, lang, on_progress))
 
@@ -507,27 +378,27 @@ class AdminService:
     async def _add(self, name: str, data: bytes, lang: str, on_progress) -> AdminReply:
         existing = self._sources()
         if name.casefold() in {n.casefold() for n in existing}:
-            return AdminReply(False, _t("exists", lang, name=name))
+            return AdminReply(False, t("exists", lang, name=name))
         path = self.settings.corpus_dir / name
         try:
             await asyncio.to_thread(_write_new, path, data)
         except FileExistsError:
-            return AdminReply(False, _t("exists", lang, name=name))
+            return AdminReply(False, t("exists", lang, name=name))
         ok = False
         try:
             ok, text = await self._reindex(lang, on_progress)
         finally:
             if not ok:  # failed or cancelled: corpus and live index must agree
                 path.unlink(missing_ok=True)
-        return AdminReply(ok, f"{_t('added' if ok else 'add_failed', lang, name=name)}\n{text}")
+        return AdminReply(ok, f"{t('added' if ok else 'add_failed', lang, name=name)}\n{text}")
 
     async def _remove(self, source: str, lang: str, on_progress) -> AdminReply:
         existing = self._sources()
         if source not in existing:
             shown = source[:MAX_NAME].encode("utf-8", "replace").decode()
-            return AdminReply(False, _t("no_such", lang, name=shown, names=", ".join(existing) or "—"))
+            return AdminReply(False, t("no_such", lang, name=shown, names=", ".join(existing) or "—"))
         if len(existing) == 1:
-            return AdminReply(False, _t("last_source", lang))
+            return AdminReply(False, t("last_source", lang))
         path = existing[source]
         aside = path.with_name(f".{source}.removing")  # hidden and not .txt/.md: never indexed
         os.replace(path, aside)
@@ -538,19 +409,19 @@ class AdminService:
             if not ok:  # failed or cancelled: corpus and live index must agree
                 os.replace(aside, path)
         if not ok:
-            return AdminReply(False, f"{_t('remove_failed', lang, name=source)}\n{text}")
+            return AdminReply(False, f"{t('remove_failed', lang, name=source)}\n{text}")
         # Keep a copy out of the corpus: a removal by mistake loses nothing.
         removed_dir = self.settings.data_dir / "removed"
         removed_dir.mkdir(parents=True, exist_ok=True)
         shutil.move(aside, removed_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{source}")
-        return AdminReply(True, f"{_t('removed', lang, name=source)}\n{text}")
+        return AdminReply(True, f"{t('removed', lang, name=source)}\n{text}")
 
     async def _reindex(self, lang: str, on_progress) -> tuple[bool, str]:
         """Build, switch and load a new version; on any failure the old version stays live."""
         idx = IndexDir(self.settings.index_dir)
         old = self.core.index.version
         progress = _Progress(on_progress, lang, self.progress_interval_s)
-        progress.line(_t("started", lang, version=old))
+        progress.line(t("started", lang, version=old))
         ok = False
         try:
             try:
@@ -558,7 +429,7 @@ class AdminService:
             except Exception as exc:
                 error = str(exc) if isinstance(exc, BuildFailed) else _short(exc)
                 self._note_error(f"reindex: {error}")
-                return False, _t("build_failed", lang, version=old, error=error)
+                return False, t("build_failed", lang, version=old, error=error)
             new = report.get("version") or idx.current() or old
             if new != self.core.index.version:
                 try:
@@ -566,7 +437,7 @@ class AdminService:
                 except Exception as exc:
                     error = _last_line(str(exc)) or type(exc).__name__
                     self._note_error(f"reindex: loading {new}: {error}")
-                    return False, _t("load_failed", lang, new=new, version=old, error=error)
+                    return False, t("load_failed", lang, new=new, version=old, error=error)
             ok = True
             return True, self._describe(report, new, lang)
         finally:
@@ -579,7 +450,7 @@ class AdminService:
         old = self.core.index.version
         prev = idx.previous()
         if prev is None:
-            return AdminReply(False, _t("no_previous", lang, version=old))
+            return AdminReply(False, t("no_previous", lang, version=old))
         idx.switch(prev)
         try:
             await asyncio.to_thread(self.core.reload_index, prev)
@@ -587,23 +458,23 @@ class AdminService:
             idx.switch(old)
             error = _last_line(str(exc)) or type(exc).__name__
             self._note_error(f"rollback to {prev}: {error}")
-            return AdminReply(False, _t("rollback_failed", lang, error=error, version=old))
-        lines = [_t("rolled_back", lang, version=prev, old=old)]
+            return AdminReply(False, t("rollback_failed", lang, error=error, version=old))
+        lines = [t("rolled_back", lang, version=prev, old=old)]
         stale = await asyncio.to_thread(stale_sources, self.core.index, self.settings.corpus_dir)
         if stale:
-            lines.append(_t("stale", lang, names=", ".join(stale)))
+            lines.append(t("stale", lang, names=", ".join(stale)))
         return AdminReply(True, "\n".join(lines))
 
     def _describe(self, report: dict, version: str, lang: str) -> str:
         if not report.get("changed", True):
-            return _t("unchanged", lang, version=version)
-        lines = [_t("reindexed", lang, version=version)]
+            return t("unchanged", lang, version=version)
+        lines = [t("reindexed", lang, version=version)]
         if all(k in report for k in ("passages", "added", "removed", "embedded", "seconds")):
-            lines.append(_t("changes", lang, **{k: report[k] for k in ("passages", "added", "removed",
+            lines.append(t("changes", lang, **{k: report[k] for k in ("passages", "added", "removed",
                                                                         "embedded", "seconds")}))
             for key in ("added", "changed", "removed"):
                 if names := report.get(f"sources_{key}"):
-                    lines.append(_t(f"src_{key}", lang, names=", ".join(names)))
+                    lines.append(t(f"src_{key}", lang, names=", ".join(names)))
         elif report.get("summary"):
             lines.append(str(report["summary"]))
         return "\n".join(lines)
@@ -626,10 +497,10 @@ class _Progress:
         stage = ev.get("stage")
         if stage == "embed":
             eta = ev.get("eta_s")
-            eta_text = _t("eta", self.lang, time=_duration(eta, self.lang)) if eta else ""
-            text = _t("stage_embed", self.lang, done=ev.get("done", 0), total=ev.get("total", 0), eta=eta_text)
+            eta_text = t("eta", self.lang, time=_duration(eta, self.lang)) if eta else ""
+            text = t("stage_embed", self.lang, done=ev.get("done", 0), total=ev.get("total", 0), eta=eta_text)
         elif stage in ("parse", "write", "done"):
-            text = _t(f"stage_{stage}", self.lang)
+            text = t(f"stage_{stage}", self.lang)
         else:
             return
         if time.monotonic() - self.last >= self.interval:
