@@ -1,5 +1,6 @@
 """The bot's SQLite store: migrations, records, privacy, figures, concurrency, crash safety."""
 import asyncio
+import hashlib
 import json
 import os
 import signal
@@ -33,7 +34,7 @@ def open_db(path: Path) -> sqlite_utils.Database:
 
 def test_fresh_database_gets_every_migration_once(tmp_path):
     store = Store(tmp_path / DB_NAME)
-    assert applied(store.db) == [m.__name__ for m in MIGRATIONS] == ["m001_initial", "m002_lang_and_day_indexes"]
+    assert applied(store.db) == [m.__name__ for m in MIGRATIONS] == ["m001_initial", "m002_lang_and_day_indexes", "m003_user_hash_key"]
     assert {"answers", "feedback", "audit", "_migrations"} <= set(store.db.table_names())
     assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
     store.close()
@@ -55,7 +56,7 @@ def test_upgrade_from_the_previous_schema_keeps_old_rows(tmp_path):
     db.conn.close()
 
     store = Store(path)
-    assert applied(store.db)[-1] == "m002_lang_and_day_indexes"
+    assert applied(store.db)[-1] == "m003_user_hash_key"
     assert "lang" in store.db["answers"].columns_dict
     assert {"answers_created_at"} <= {i.name for i in store.db["answers"].indexes}
     old = store.db.execute("select question, lang from answers").fetchall()
@@ -83,7 +84,8 @@ def test_answers_are_recorded_without_the_raw_user_id(tmp_path):
     rid = store.record_answer(TG, answer(cited=("sample.txt#3", "notes.md#1")))
     row = store.db["answers"].get(rid)
     assert row["platform"] == "telegram" and row["chat"] == "-100500"
-    assert row["user_hash"] == user_hash("telegram", "123456789") and len(row["user_hash"]) == 64
+    assert row["user_hash"] == store.user_hash(TG) and len(row["user_hash"]) == 64
+    assert row["user_hash"] != hashlib.sha256(b"telegram:123456789").hexdigest()  # keyed: not reversible by enumeration
     assert json.loads(row["passages"]) == ["sample.txt#3", "notes.md#1"]
     assert json.loads(row["timings"]) == {"retrieve_ms": 12.3, "total_ms": 100.0}
     assert (row["model"], row["index_version"], row["refused"], row["reason"]) == ("qwen.gguf", "v0007", 0, "answered")
@@ -95,7 +97,16 @@ def test_answers_are_recorded_without_the_raw_user_id(tmp_path):
 
 
 def test_the_same_user_id_on_two_platforms_is_two_users():
-    assert user_hash("telegram", "42") != user_hash("discord", "42")
+    assert user_hash(b"k", "telegram", "42") != user_hash(b"k", "discord", "42")
+
+
+def test_each_store_has_its_own_user_hash_key_that_survives_a_restart(tmp_path):
+    first = Store(tmp_path / "a" / DB_NAME)
+    again = Store(tmp_path / "a" / DB_NAME)
+    other = Store(tmp_path / "b" / DB_NAME)
+    assert first.user_hash(TG) == again.user_hash(TG) != other.user_hash(TG)
+    for store in (first, again, other):
+        store.close()
 
 
 def test_lone_surrogates_in_stored_text_do_not_break_recording(tmp_path):
@@ -115,7 +126,7 @@ def test_feedback_one_vote_per_user_latest_wins(tmp_path):
     assert store.record_feedback(rid, TG, -1)  # changed their mind
     assert store.record_feedback(rid, other, 1)
     rows = sorted((r["user_hash"], r["value"]) for r in store.db["feedback"].rows)
-    assert rows == sorted([(user_hash("telegram", "123456789"), -1), (user_hash("telegram", "555"), 1)])
+    assert rows == sorted([(store.user_hash(TG), -1), (store.user_hash(other), 1)])
     assert not store.record_feedback(rid + 100, TG, 1)  # no such answer
     assert not store.record_feedback(rid, TG, 5)
     assert store.summary()["feedback"] == {"up": 1, "down": 1}

@@ -7,6 +7,7 @@ Append new migrations at the end; never edit or reorder one that has shipped.
 """
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Callable
 
@@ -95,3 +96,12 @@ def m002_lang_and_day_indexes(db: sqlite_utils.Database) -> None:
     db.execute("alter table answers add column lang text")
     db.execute("create index answers_created_at on answers (created_at)")
     db.execute("create index audit_created_at on audit (created_at)")
+
+
+@migration
+def m003_user_hash_key(db: sqlite_utils.Database) -> None:
+    """A random key of this store for hashing user ids (HMAC-SHA-256): chat platforms' user ids are
+    small integers, so their plain SHA-256 could be reversed by trying them all. Rows written
+    before keep their unkeyed hashes (the raw ids are not there to rehash)."""
+    db.execute("create table store_keys (name text primary key, value text not null)")
+    db.execute("insert into store_keys (name, value) values ('user_hash', ?)", [secrets.token_hex(32)])

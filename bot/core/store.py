@@ -3,11 +3,12 @@
 One connection in autocommit mode, WAL journal and `synchronous=FULL`: every record is its own
 committed transaction, so a process killed at any moment loses nothing already written. The
 connection is shared by all front ends of one process and guarded by a lock. User ids are stored
-only as SHA-256 hashes of `platform:user_id`.
+only as HMAC-SHA-256 of `platform:user_id`, keyed with a random key kept in the store itself.
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import sqlite3
 import threading
@@ -24,8 +25,8 @@ from .service import Asker
 DB_NAME = "bot.db"
 
 
-def user_hash(platform: str, user_id: str) -> str:
-    return hashlib.sha256(_safe(f"{platform}:{user_id}").encode()).hexdigest()
+def user_hash(key: bytes, platform: str, user_id: str) -> str:
+    return hmac.new(key, _safe(f"{platform}:{user_id}").encode(), hashlib.sha256).hexdigest()
 
 
 def _safe(text: str) -> str:
@@ -60,6 +61,11 @@ class Store:
         self.db.execute("pragma foreign_keys=on")
         with self._lock:
             migrate(self.db)
+            key = self.db.execute("select value from store_keys where name = 'user_hash'").fetchone()[0]
+        self._key = bytes.fromhex(key)
+
+    def user_hash(self, asker: Asker) -> str:
+        return user_hash(self._key, asker.platform, asker.user_id)
 
     # --- Recorder --------------------------------------------------------------------------
 
@@ -67,7 +73,7 @@ class Store:
         ctx = self.context()
         row = {
             "platform": asker.platform, "chat": _safe(asker.chat_id),
-            "user_hash": user_hash(asker.platform, asker.user_id),
+            "user_hash": self.user_hash(asker),
             "question": _safe(answer.question), "answer": _safe(answer.text), "refused": int(answer.refused),
             "reason": answer.reason, "lang": answer.lang,
             "passages": json.dumps([c.passage_id for c in answer.citations]),
@@ -88,13 +94,13 @@ class Store:
                 "insert into feedback (answer_id, user_hash, value, created_at) values (?, ?, ?, ?) "
                 "on conflict (answer_id, user_hash) do update set value = excluded.value, "
                 "created_at = excluded.created_at",
-                [answer_id, user_hash(asker.platform, asker.user_id), value, _now()])
+                [answer_id, self.user_hash(asker), value, _now()])
         return True
 
     # --- audit -----------------------------------------------------------------------------
 
     def audit(self, asker: Asker, action: str, allowed: bool, detail: str = "") -> int:
-        row = {"platform": asker.platform, "user_hash": user_hash(asker.platform, asker.user_id),
+        row = {"platform": asker.platform, "user_hash": self.user_hash(asker),
                "action": action, "allowed": int(allowed), "detail": _safe(detail)[:2000], "created_at": _now()}
         with self._lock:
             return self.db["audit"].insert(row).last_pk
