@@ -9,7 +9,7 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -24,7 +24,7 @@ from .names import Vocabulary, has_figure, unknown_terms
 from .prompts import (EXCERPT, LANGUAGE_NAMES, ONE_LINE_GRAMMAR, PICK_PROMPT, PICK_USER, SYSTEM_PROMPT,
                       TRANSLATE_PROMPT, TRANSLATE_USER, USER_PROMPT, answer_grammar, pick_grammar)
 from .relevance import TermWeights
-from .retrieval import Hit, Retriever
+from .retrieval import Hit, Retriever, SearchResult
 from .service import Turn
 from .text import has_cyrillic, is_question, language, sentences, stems, strip_markup
 from .verify import ModelOutput, Verdict, parse_output, partial_answer, verify
@@ -70,6 +70,22 @@ class Excerpt:
     n: int
     hit: Hit
     quote: str  # consecutive sentences of the passage (≤ TOP_WINDOW_CHARS), verbatim
+
+
+@dataclass
+class Request:
+    """One question on its way through the pipeline, and what each step learnt about it."""
+    question: str  # as the user sent it
+    asked: str  # its words, without markup
+    lang: str
+    cancel: threading.Event | None
+    extra: str = ""  # the previous question, when this one follows up on it
+    about: str = ""  # what a passage should cover: the follow-up's context, the translation, the question
+    coverage: dict[str, float] = field(default_factory=dict)  # passage id → IDF-weighted share of `about`
+    cited_floor: float = 0.0  # the least coverage of a passage an answer may be credited to
+    excerpts: list[Excerpt] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    t0: float = field(default_factory=time.perf_counter)
 
 
 def _units(text: str) -> list[tuple[int, int]]:
@@ -162,12 +178,12 @@ class AnswerPipeline:
             windows.append(text[a:b].strip())
         return windows
 
-    def _refuse(self, question: str, lang: str, reason: str, hits: list[Hit] = (), **kw) -> Answer:
-        text = t(reason, lang, **kw)
+    def _refuse(self, req: Request, reason: str, hits: list[Hit] = (), **kw) -> Answer:
+        text = t(reason, req.lang, **kw)
         titles = list(dict.fromkeys(h.passage.section for h in hits))[:3]
         if titles and reason == "unsupported":
-            text += "\n" + t("look_at", lang, titles="; ".join(f"«{x}»" for x in titles))
-        return Answer(question=question, lang=lang, refused=True, text=text, reason=reason,
+            text += "\n" + t("look_at", req.lang, titles="; ".join(f"«{x}»" for x in titles))
+        return Answer(question=req.question, lang=req.lang, refused=True, text=text, reason=reason,
                       suggestions=titles if reason == "unsupported" else [])
 
     def _citation(self, n: int, ex: Excerpt) -> Citation | None:
@@ -182,40 +198,67 @@ class AnswerPipeline:
 
     def answer(self, question: str, history: list[Turn], on_partial: Callable[[str], None] | None = None,
                cancel: threading.Event | None = None) -> tuple[Answer, list[str]]:
-        t0 = time.perf_counter()
         asked = strip_markup(question) or question  # tags and link targets are not what is asked
-        lang = language(asked)
+        req = Request(question, asked, language(asked), cancel)
         if INJECTION.search(asked):
-            return self._refuse(question, lang, "injection"), []
+            return self._refuse(req, "injection"), []
         unknown = unknown_terms(asked, self.vocab)
         if unknown:
-            names = ", ".join(f"«{x}»" for x in unknown[:3])
-            return self._refuse(question, lang, "unknown_entity", names=names), []
-        extra = history[-1].question if history and is_followup(asked) else ""
-        cyrillic = has_cyrillic(asked)
-        timings, russian, k = {}, "", max(self.n_passages, 5)
-        result = self.retriever.search(asked, k=k, extra=extra)
+            return self._refuse(req, "unknown_entity", names=", ".join(f"«{x}»" for x in unknown[:3])), []
+        req.extra = history[-1].question if history and is_followup(asked) else ""
+        result = self._retrieve(req)
+        if result is None:
+            return self._refuse(req, "no_match"), []
+        hits = result.hits
+        req.excerpts = self._excerpts(req, result)
+        req.timings["sources_ms"] = (time.perf_counter() - req.t0) * 1000
+
+        check = self._checker(req)
+        parsed = parse_output(self._generate(req, on_partial, check))
+        verdict = check(parsed) if parsed else None
+        if verdict:
+            for sentence, why in verdict.dropped:
+                log.info("dropped answer sentence (%s): %r", why, sentence[:120])
+        answer = (verdict and self._compose(req, verdict)) or \
+            (parsed and (self._extract(req, parsed) or self._pick(req))) or \
+            self._refuse(req, "unsupported", hits)
+        answer.timings = req.timings
+        return answer, [h.passage.id for h in hits]
+
+    def _retrieve(self, req: Request) -> SearchResult | None:
+        """The best passages, or None when nothing in the corpus is close to the question. Sets what
+        the passages should cover (`req.about`) and how much of it each one does."""
+        k = max(self.n_passages, 5)
+        result = self.retriever.search(req.asked, k=k, extra=req.extra)
         if not result.hits or result.hits[0].dense < self.min_match:  # nothing close: no model call at all
-            return self._refuse(question, lang, "no_match"), []
+            return None
+        cyrillic, russian = has_cyrillic(req.asked), ""
         if not cyrillic and self.translate:
             # The corpus is Russian: an English question is searched (and excerpt sentences picked) in Russian too.
-            russian = self._translate(asked, timings, cancel)
-        context = f"{extra} {russian}".strip()
+            russian = self._translate(req)
+        context = f"{req.extra} {russian}".strip()
         if russian:
-            result = self.retriever.search(asked, k=k, extra=context)
-        hits = result.hits
-        timings["retrieve_ms"] = result.embed_ms + result.search_ms
-        ids = [h.passage.id for h in hits]
-        about = f"{context} {asked}".strip()  # a follow-up is about the previous question too
+            result = self.retriever.search(req.asked, k=k, extra=context)
+        req.timings["retrieve_ms"] = result.embed_ms + result.search_ms
+        req.about = f"{context} {req.asked}".strip()  # a follow-up is about the previous question too
         # How much of the question (its Russian words: the translation of an English one) a passage covers.
-        words = about if cyrillic else context
-        coverage = {h.passage.id: self.weights.coverage(words, self.index.by_id[h.passage.id]) for h in hits}
+        words = req.about if cyrillic else context
+        req.coverage = {h.passage.id: self.weights.coverage(words, self.index.by_id[h.passage.id])
+                        for h in result.hits}
         if cyrillic:
-            gate, cited_floor = MIN_COVERAGE, MIN_CITED_COVERAGE
+            gate, req.cited_floor = MIN_COVERAGE, MIN_CITED_COVERAGE
         else:  # without a translation (turned off) there are no Russian words to measure
-            gate = cited_floor = MIN_TRANSLATED_COVERAGE if russian else 0.0
-        if max(coverage.values()) < gate:
-            return self._refuse(question, lang, "no_match"), []
+            gate = req.cited_floor = MIN_TRANSLATED_COVERAGE if russian else 0.0
+        return result if max(req.coverage.values()) >= gate else None
+
+    def _translate(self, req: Request) -> str:
+        t0 = time.perf_counter()
+        text = to_russian(self.llm, req.asked, req.cancel)
+        req.timings["translate_ms"] = (time.perf_counter() - t0) * 1000
+        return text
+
+    def _excerpts(self, req: Request, result: SearchResult) -> list[Excerpt]:
+        cyrillic = has_cyrillic(req.asked)
         # Russian questions find their passage first 28 times in 35 (development set), English ones,
         # even translated, 16 in 27: a Russian question gets one excerpt less (a third less prompt).
         n = self.n_passages - 1 if cyrillic and self.n_passages > 1 else self.n_passages
@@ -224,40 +267,18 @@ class AnswerPipeline:
         # answer (development set: gold lines in the excerpts for 19 English questions of 27, not 15).
         counts = [1] * n if cyrillic or n < 2 else [2] + [1] * (n - 2)
         limits = [TOP_WINDOW_CHARS] + [WINDOW_CHARS] * (len(counts) - 1)
-        quotes = [(h, q) for h, c, limit in zip(hits, counts, limits)
-                  for q in self._windows(about, h.passage, result.query_vector, c, limit)]
-        excerpts = [Excerpt(i + 1, h, q) for i, (h, q) in enumerate(quotes)]
-        timings["sources_ms"] = (time.perf_counter() - t0) * 1000
+        quotes = [(h, q) for h, c, limit in zip(result.hits, counts, limits)
+                  for q in self._windows(req.about, h.passage, result.query_vector, c, limit)]
+        return [Excerpt(i + 1, h, q) for i, (h, q) in enumerate(quotes)]
 
-        check = self._checker(excerpts, about, lang, coverage, cited_floor)
-        output = self._generate(excerpts, asked, extra, lang, timings, t0, on_partial, cancel, check)
-        parsed = parse_output(output)
-        verdict = check(parsed) if parsed else None
-        if verdict:
-            for sentence, why in verdict.dropped:
-                log.info("dropped answer sentence (%s): %r", why, sentence[:120])
-        answer = (verdict and self._compose(question, lang, verdict, excerpts)) or \
-            (parsed and self._extract(question, lang, about, parsed, excerpts, coverage, cited_floor)) or \
-            (parsed and self._pick(question, asked, lang, about, excerpts, coverage, cited_floor, timings, cancel)) or \
-            self._refuse(question, lang, "unsupported", hits)
-        answer.timings = timings
-        return answer, ids
-
-    def _translate(self, question: str, timings: dict, cancel) -> str:
-        t0 = time.perf_counter()
-        text = to_russian(self.llm, question, cancel)
-        timings["translate_ms"] = (time.perf_counter() - t0) * 1000
-        return text
-
-    def _generate(self, excerpts: list[Excerpt], asked: str, extra: str, lang: str, timings: dict, t0: float,
-                  on_partial, cancel, check) -> str:
+    def _generate(self, req: Request, on_partial, check) -> str:
         """Run the model. The caller sees only sentences that already pass verification: a draft
         never shows an invented sentence that the final answer would drop."""
-        prompt = USER_PROMPT.format(
-            excerpts="\n".join(EXCERPT.format(n=e.n, text=e.quote) for e in excerpts),
-            question=f"{asked} (follow-up to: {extra})" if extra else asked, language=LANGUAGE_NAMES[lang])
+        question = f"{req.asked} (follow-up to: {req.extra})" if req.extra else req.asked
+        prompt = USER_PROMPT.format(excerpts="\n".join(EXCERPT.format(n=e.n, text=e.quote) for e in req.excerpts),
+                                    question=question, language=LANGUAGE_NAMES[req.lang])
         raw, first, shown, checked = [], [], [], []
-        given = [e.n for e in excerpts]
+        given = [e.n for e in req.excerpts]
 
         def on_text(piece: str) -> None:
             if not first:
@@ -277,19 +298,19 @@ class AnswerPipeline:
                 on_partial(draft)
 
         g0 = time.perf_counter()
-        output = self.llm.generate(SYSTEM_PROMPT, prompt, grammar=answer_grammar(len(excerpts)),
-                                   max_tokens=self.max_tokens, on_text=on_text, cancel=cancel)
-        timings["generate_ms"] = (time.perf_counter() - g0) * 1000
+        output = self.llm.generate(SYSTEM_PROMPT, prompt, grammar=answer_grammar(len(req.excerpts)),
+                                   max_tokens=self.max_tokens, on_text=on_text, cancel=req.cancel)
+        req.timings["generate_ms"] = (time.perf_counter() - g0) * 1000
         if first:
-            timings["first_token_ms"] = (first[0] - t0) * 1000
+            req.timings["first_token_ms"] = (first[0] - req.t0) * 1000
         if shown:
-            timings["first_sentence_ms"] = (shown[0] - t0) * 1000  # the first verified text a user sees
+            req.timings["first_sentence_ms"] = (shown[0] - req.t0) * 1000  # the first verified text a user sees
         return output
 
-    def _checker(self, excerpts: list[Excerpt], about: str, lang: str, coverage: dict, cited_floor: float):
+    def _checker(self, req: Request):
         """verify() bound to this request's excerpts (embeddings computed once, on demand)."""
-        by_n = {e.n: e for e in excerpts}
-        passages = {e.n: f"{e.hit.passage.section} {e.hit.passage.text}" for e in excerpts}
+        by_n = {e.n: e for e in req.excerpts}
+        passages = {e.n: f"{e.hit.passage.section} {e.hit.passage.text}" for e in req.excerpts}
         excerpt_vectors, sentence_vectors = {}, {}
 
         def similarity(sentence: str, n: int) -> float:
@@ -300,17 +321,16 @@ class AnswerPipeline:
             return float(sentence_vectors[sentence] @ excerpt_vectors[n])
 
         def check(output: ModelOutput) -> Verdict:
-            verdict = verify(output, passages, question=about, lang=lang, similarity=similarity)
+            verdict = verify(output, passages, question=req.about, lang=req.lang, similarity=similarity)
             # The passage a sentence is attributed to must be about the question.
-            off = [(x, n) for x, n in verdict.sentences if coverage[by_n[n].hit.passage.id] < cited_floor]
+            off = [(x, n) for x, n in verdict.sentences if req.coverage[by_n[n].hit.passage.id] < req.cited_floor]
             verdict.dropped += [(x, "its passage does not cover the question") for x, _ in off]
             verdict.sentences = [x for x in verdict.sentences if x not in off]
             return verdict
 
         return check
 
-    def _extract(self, question: str, lang: str, about: str, parsed: ModelOutput, excerpts: list[Excerpt],
-                 coverage: dict, cited_floor: float) -> Answer | None:
+    def _extract(self, req: Request, parsed: ModelOutput) -> Answer | None:
         """The model pointed at an excerpt but wrote nothing verifiable: answer with one of the
         excerpt's sentences, verbatim. A sentence the model copied from it is its pick, and needs the
         excerpt to cover the question as much as any answer does (`cited_floor`): English
@@ -320,11 +340,11 @@ class AnswerPipeline:
         coarse cross-language check. Not for a Russian one, whose answer failed the word-level check:
         the best-matching sentence was a guess (development set, read one by one: 0 of 2 held the
         answer, against 3 of 6 for English). An English question gets the quote framed in English."""
-        cited = [e for e in excerpts if e.n in parsed.citations]
+        cited = [e for e in req.excerpts if e.n in parsed.citations]
         if not cited:
             return None
-        covered = coverage[cited[0].hit.passage.id]
-        wanted = set(stems(about))
+        covered = req.coverage[cited[0].hit.passage.id]
+        wanted = set(stems(req.about))
         quote = cited[0].quote
 
         def says_more(x: str) -> bool:
@@ -333,46 +353,47 @@ class AnswerPipeline:
         copied = [x for x in sentences(parsed.answer) if len(x.split()) >= 3 and x in quote and says_more(x)]
         # The text's own questions share the most words with a question, and answer nothing.
         candidates = [x for x in sentences(quote) if says_more(x) and not is_question(x)]
-        if copied and covered >= cited_floor:
+        if copied and covered >= req.cited_floor:
             best = copied[0]
-        elif lang == "en" and candidates and covered >= MIN_EXTRACT_COVERAGE:
+        elif req.lang == "en" and candidates and covered >= MIN_EXTRACT_COVERAGE:
             best = max(candidates, key=lambda x: len(wanted & set(stems(x))))
             if not wanted & set(stems(best)):
                 return None
         else:
             return None
-        return self._quoted(question, lang, cited[0], best)
+        return self._quoted(req, cited[0], best)
 
-    def _pick(self, question: str, asked: str, lang: str, about: str, excerpts: list[Excerpt], coverage: dict,
-              cited_floor: float, timings: dict, cancel) -> Answer | None:
+    def _pick(self, req: Request) -> Answer | None:
         """The model answered but nothing it wrote passed verification: let it pick, by number, the
         excerpt sentence that answers the question (a few tokens), and quote that sentence."""
-        wanted = set(stems(about))
-        options = [(e, x) for e in excerpts if coverage[e.hit.passage.id] >= cited_floor
+        wanted = set(stems(req.about))
+        options = [(e, x) for e in req.excerpts if req.coverage[e.hit.passage.id] >= req.cited_floor
                    for x in sentences(e.quote) if len(x.split()) >= 3 and set(stems(x)) - wanted]
         if not options:
             return None
         listing = "\n".join(f"[{k}] {x}" for k, (_, x) in enumerate(options, 1))
         t0 = time.perf_counter()
-        raw = self.llm.generate(PICK_PROMPT, PICK_USER.format(sentences=listing, question=asked),
-                                grammar=pick_grammar(len(options)), max_tokens=4, cancel=cancel)
-        timings["pick_ms"] = (time.perf_counter() - t0) * 1000
+        raw = self.llm.generate(PICK_PROMPT, PICK_USER.format(sentences=listing, question=req.asked),
+                                grammar=pick_grammar(len(options)), max_tokens=4, cancel=req.cancel)
+        req.timings["pick_ms"] = (time.perf_counter() - t0) * 1000
         k = int(raw) if raw.strip().isdigit() else 0
         if not 1 <= k <= len(options):
             return None
-        return self._quoted(question, lang, *options[k - 1])
+        return self._quoted(req, *options[k - 1])
 
-    def _quoted(self, question: str, lang: str, excerpt: Excerpt, sentence: str) -> Answer | None:
+    def _quoted(self, req: Request, excerpt: Excerpt, sentence: str) -> Answer | None:
         """An answer that is one sentence of an excerpt, verbatim; framed in English for an English question."""
-        citation = gives_figure(question, sentence) and self._citation(1, Excerpt(excerpt.n, excerpt.hit, sentence))
-        if not citation:
+        if not gives_figure(req.question, sentence):
             return None
-        text = t("quoted_answer", lang, quote=sentence) + " [1]"
-        return Answer(question=question, lang=lang, refused=False, text=text, citations=[citation])
+        citation = self._citation(1, Excerpt(excerpt.n, excerpt.hit, sentence))
+        if citation is None:
+            return None
+        text = t("quoted_answer", req.lang, quote=sentence) + " [1]"
+        return Answer(question=req.question, lang=req.lang, refused=False, text=text, citations=[citation])
 
-    def _compose(self, question: str, lang: str, verdict: Verdict, excerpts: list[Excerpt]) -> Answer | None:
+    def _compose(self, req: Request, verdict: Verdict) -> Answer | None:
         """The verified sentences with citations renumbered 1, 2 … in order of use; None if none."""
-        by_n = {e.n: e for e in excerpts}
+        by_n = {e.n: e for e in req.excerpts}
         shown: dict[int, Citation] = {}
         parts = []
         for sentence, n in verdict.sentences:
@@ -382,5 +403,5 @@ class AnswerPipeline:
                 parts.append(f"{sentence} [{shown[n].n}]")
         if not parts:
             return None
-        return Answer(question=question, lang=lang, refused=False, text=" ".join(parts),
+        return Answer(question=req.question, lang=req.lang, refused=False, text=" ".join(parts),
                       citations=list(shown.values()))
