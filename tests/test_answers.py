@@ -89,6 +89,8 @@ def test_a_figure_may_be_written_in_words_but_not_hidden_in_a_link():
     assert has_figure("Phi-2 has 2.7 billion parameters") and has_figure("сотни миллионов")
     assert not has_figure("Инструкции размещены в репозитории github.com/xai-org/grok-1.")
     assert not has_figure("Такие адаптеры можно менять на лету.")
+    assert not has_figure("Phi-2 - лишь один из этапов, в сентябре представлена Phi-1.5.")  # names' versions, "one of"
+    assert has_figure("Llama 3 с параметрами 3B") and has_figure("(GPT-3) 175B")
 
 
 def test_a_sentence_that_asks_is_recognised_through_closing_quotes():

@@ -149,14 +149,19 @@ def scales(text: str) -> set[str]:
     return {name for name, pattern in _SCALES.items() if pattern.search(text)}
 
 
-# Quantities written out in words: "группой из семи ученых, трое из которых …".
+# Quantities written out in words: "группой из семи ученых, трое из которых …". Not "one", which is
+# mostly "one of" («лишь один из этапов»).
 _NUMBER_WORDS = re.compile(
-    r"(?<!\w)(?:одн[аоий]\w*|один|дв[ае]|двух|двое|тр[иое]|тр[её]х|четыр\w*|четверо|пят[ьи]|шест[ьи]|сем[ьи]|"
-    r"восьм?[иь]|восемь|девят[ьи]|десят\w*|сот\w*|сто|нескольк\w*|дюжин\w*|полтор\w*|one|two|three|four|five|"
+    r"(?<!\w)(?:дв[ае]|двух|двое|тр[иое]|тр[её]х|четыр\w*|четверо|пят[ьи]|шест[ьи]|сем[ьи]|"
+    r"восьм?[иь]|восемь|девят[ьи]|десят\w*|сотн\w*|сотен|сто|нескольк\w*|дюжин\w*|полтор\w*|two|three|four|five|"
     r"six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|several)(?!\w)", re.I)
 
 
+_VERSIONED_TOKEN = re.compile(r"^\W*[^\W\d_]+[-.]?\d")  # "Phi-2", "GPT-4o", "Llama3": a name, not a figure
+
+
 def has_figure(text: str) -> bool:
-    """A number, a scale word or a number word, outside links ("github.com/xai-org/grok-1" has none)."""
-    words = " ".join(w for w in text.split() if "/" not in w)
+    """A number, a scale word or a number word; not the version in a name ("Phi-2") nor anything in
+    a link ("github.com/xai-org/grok-1")."""
+    words = " ".join(w for w in text.split() if "/" not in w and not _VERSIONED_TOKEN.match(w))
     return bool(numbers(words) or scales(words) or _NUMBER_WORDS.search(words))
