@@ -50,7 +50,7 @@ INJECTION = re.compile(
     r"|(игнорир|забудь|забудьте|забыть|отмени|наруши)\w*.{0,40}(инструкц|правил|указани|промпт)"
     r"|системн\w* (промпт|инструкц)|теперь ты\b", re.I)
 # A question for a quantity or a year: a quoted sentence answers it only if it has a figure.
-QUANTITY = re.compile(r"\bhow (many|much|big|large|long|old|often)\b|\bwhat year\b|\bсколько\b|\bв каком году\b", re.I)
+QUANTITY = re.compile(r"\bhow (many|much|big|large)\b|\bwhat year\b|\bсколько\b|\bв каком году\b", re.I)
 _LINE_MARK = re.compile(r"(?<=\s)(?:\\{3}|/{4,})(?=\s)")  # quoted (\\\) and comment (////) line prefixes
 TRANSLATION_TOKENS = 60  # ~190 Russian characters; a longer question's tail matters little for search
 # An excerpt shown to the model (and quoted back): the top passage, likeliest to hold the answer, gets
