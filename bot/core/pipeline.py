@@ -1,4 +1,5 @@
-"""The answer pipeline: gates → retrieval → trimmed excerpts → constrained generation → verification.
+"""The answer pipeline: gates → retrieval → trimmed excerpts → constrained generation → verification
+(→ a quoted sentence, when nothing the model wrote passes).
 
 Every step that can refuse does so with a reason code (see answer.REASONS); the model is only
 called when the question names nothing unknown and the corpus has something close to it.
