@@ -276,6 +276,11 @@ def test_follow_up_uses_the_previous_question(core, llm):
     assert not first.refused
     ask(core, "А почему они возникают?")
     assert "Галлюцинации" in llm.prompts[-1] or "вероятностям" in llm.prompts[-1]
+    llm.outputs.append(out("Их вызывают космические лучи и усталость серверов.", [1]))  # unverifiable: a pick follows
+    llm.pick = "цитировать источник"
+    third = ask(core, "А как их уменьшить?")  # a follow-up of a follow-up keeps the first question's topic
+    assert not third.refused and "цитировать источник" in third.text  # the sentence the scripted model picks
+    assert "(follow-up to: Что такое галлюцинации модели? А почему они возникают?)" in llm.pick_prompts[-1]
     core.service.new_chat(USER)
     assert core.service._turns(USER.chat_key) == []
 

@@ -80,13 +80,18 @@ class Request:
     asked: str  # its words, without markup
     lang: str
     cancel: threading.Event | None
-    extra: str = ""  # the previous question, when this one follows up on it
+    extra: str = ""  # the questions this one follows up on
     about: str = ""  # what a passage should cover: the follow-up's context, the translation, the question
     coverage: dict[str, float] = field(default_factory=dict)  # passage id → IDF-weighted share of `about`
     cited_floor: float = 0.0  # the least coverage of a passage an answer may be credited to
     excerpts: list[Excerpt] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     t0: float = field(default_factory=time.perf_counter)
+
+    @property
+    def for_model(self) -> str:
+        """The question as the model sees it: a follow-up names the question it follows."""
+        return f"{self.asked} (follow-up to: {self.extra})" if self.extra else self.asked
 
 
 def _units(text: str) -> list[tuple[int, int]]:
@@ -131,6 +136,19 @@ def to_russian(llm: LLM, question: str, cancel: threading.Event | None = None) -
 
 def is_followup(question: str) -> bool:
     return len(question.split()) <= 10 and bool(_FOLLOWUP.search(question))
+
+
+def followup_context(question: str, history: list[Turn]) -> str:
+    """The earlier questions a follow-up continues, back to the last one that stood on its own
+    ("Что такое галлюцинации?" → "А почему они возникают?" → "А как их уменьшить?")."""
+    if not history or not is_followup(question):
+        return ""
+    chain = []
+    for turn in reversed(history):
+        chain.insert(0, turn.question)
+        if not is_followup(turn.question):
+            break
+    return " ".join(chain)
 
 
 class AnswerPipeline:
@@ -206,7 +224,7 @@ class AnswerPipeline:
         unknown = unknown_terms(asked, self.vocab)
         if unknown:
             return self._refuse(req, "unknown_entity", names=", ".join(f"«{x}»" for x in unknown[:3])), []
-        req.extra = history[-1].question if history and is_followup(asked) else ""
+        req.extra = followup_context(asked, history)
         result = self._retrieve(req)
         if result is None:
             return self._refuse(req, "no_match"), []
@@ -275,9 +293,8 @@ class AnswerPipeline:
     def _generate(self, req: Request, on_partial, check) -> str:
         """Run the model. The caller sees only sentences that already pass verification: a draft
         never shows an invented sentence that the final answer would drop."""
-        question = f"{req.asked} (follow-up to: {req.extra})" if req.extra else req.asked
         prompt = USER_PROMPT.format(excerpts="\n".join(EXCERPT.format(n=e.n, text=e.quote) for e in req.excerpts),
-                                    question=question, language=LANGUAGE_NAMES[req.lang])
+                                    question=req.for_model, language=LANGUAGE_NAMES[req.lang])
         raw, first, shown, checked = [], [], [], []
         given = [e.n for e in req.excerpts]
 
@@ -374,7 +391,7 @@ class AnswerPipeline:
             return None
         listing = "\n".join(f"[{k}] {x}" for k, (_, x) in enumerate(options, 1))
         t0 = time.perf_counter()
-        raw = self.llm.generate(PICK_PROMPT, PICK_USER.format(sentences=listing, question=req.asked),
+        raw = self.llm.generate(PICK_PROMPT, PICK_USER.format(sentences=listing, question=req.for_model),
                                 grammar=pick_grammar(len(options)), max_tokens=4, cancel=req.cancel)
         req.timings["pick_ms"] = (time.perf_counter() - t0) * 1000
         k = int(raw) if raw.strip().isdigit() else 0
