@@ -41,6 +41,9 @@ def test_verifier_keeps_supported_and_drops_invented_sentences():
                                  "Этот метод придумали в 1999 году.", [1]), passages)
     assert [s for s, _ in verdict.sentences] == ["LoRA обучает только маленькие матрицы низкого ранга."]
     assert "1999" in verdict.dropped[0][1]
+    halluc = {1: "Галлюцинации возникают, когда модель продолжает текст по вероятностям."}
+    assert not verify(ModelOutput("Они возникают от усталости.", [1]), halluc).ok  # 1 of 2 words invented
+    assert verify(ModelOutput("Они возникают по вероятностям.", [1]), halluc).ok
 
 
 def test_verifier_rejects_terms_and_citations_outside_the_given_excerpts():

@@ -160,7 +160,9 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
             lexical = _share(own, found)
             if lexical is None and (numbers(sentence) or named_terms(sentence)):
                 support = 1.0  # a bare figure or name ("29 лет", "Kandinsky 2.1"), found above
-            elif lexical is not None and lexical >= min_lexical:
+            elif lexical is not None and lexical >= min_lexical and (lexical == 1.0 or len(own & found) >= 2):
+                # Half of a two-word sentence is one invented word («Они возникают от усталости.»):
+                # a sentence needs two of its words found, or all of them.
                 support = lexical
             elif similarity and language(sentence) != language(passages[n]) and \
                     (close := similarity(sentence, n)) >= min_dense:
