@@ -16,7 +16,7 @@ import sqlite_utils
 from bot.core.answer import Answer, Citation
 from bot.core.migrations import MIGRATIONS, applied, migrate
 from bot.core.service import Asker
-from bot.core.store import DB_NAME, Store, format_summary, user_hash
+from bot.core.store import DB_NAME, Store, format_summary, keyed_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 TG = Asker("telegram", "-100500", "123456789", "ru")
@@ -97,7 +97,7 @@ def test_answers_are_recorded_without_the_raw_user_id(tmp_path):
 
 
 def test_the_same_user_id_on_two_platforms_is_two_users():
-    assert user_hash(b"k", "telegram", "42") != user_hash(b"k", "discord", "42")
+    assert keyed_hash(b"k", "telegram", "42") != keyed_hash(b"k", "discord", "42")
 
 
 def test_each_store_has_its_own_user_hash_key_that_survives_a_restart(tmp_path):

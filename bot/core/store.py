@@ -25,7 +25,7 @@ from .service import Asker
 DB_NAME = "bot.db"
 
 
-def user_hash(key: bytes, platform: str, user_id: str) -> str:
+def keyed_hash(key: bytes, platform: str, user_id: str) -> str:
     return hmac.new(key, _safe(f"{platform}:{user_id}").encode(), hashlib.sha256).hexdigest()
 
 
@@ -65,7 +65,7 @@ class Store:
         self._key = bytes.fromhex(key)
 
     def user_hash(self, asker: Asker) -> str:
-        return user_hash(self._key, asker.platform, asker.user_id)
+        return keyed_hash(self._key, asker.platform, asker.user_id)
 
     # --- Recorder --------------------------------------------------------------------------
 
