@@ -89,6 +89,18 @@ class Request:
     t0: float = field(default_factory=time.perf_counter)
 
     @property
+    def cyrillic(self) -> bool:
+        return has_cyrillic(self.asked)
+
+    @property
+    def about_stems(self) -> set[str]:
+        return set(stems(self.about))
+
+    def says_more(self, sentence: str) -> bool:
+        """Does the sentence have a word that the question, with its context, has not?"""
+        return bool(set(stems(sentence)) - self.about_stems)
+
+    @property
     def for_model(self) -> str:
         """The question as the model sees it: a follow-up names the question it follows."""
         return f"{self.asked} (follow-up to: {self.extra})" if self.extra else self.asked
@@ -251,8 +263,8 @@ class AnswerPipeline:
         result = self.retriever.search(req.asked, k=k, extra=req.extra)
         if not result.hits or result.hits[0].dense < self.min_match:  # nothing close: no model call at all
             return None
-        cyrillic, russian = has_cyrillic(req.asked), ""
-        if not cyrillic and self.translate:
+        russian = ""
+        if not req.cyrillic and self.translate:
             # The corpus is Russian: an English question is searched (and excerpt sentences picked) in Russian too.
             russian = self._translate(req)
         context = f"{req.extra} {russian}".strip()
@@ -261,10 +273,10 @@ class AnswerPipeline:
         req.timings["retrieve_ms"] = result.embed_ms + result.search_ms
         req.about = f"{context} {req.asked}".strip()  # a follow-up is about the previous question too
         # How much of the question (its Russian words: the translation of an English one) a passage covers.
-        words = req.about if cyrillic else context
+        words = req.about if req.cyrillic else context
         req.coverage = {h.passage.id: self.weights.coverage(words, self.index.by_id[h.passage.id])
                         for h in result.hits}
-        if cyrillic:
+        if req.cyrillic:
             gate, req.cited_floor = MIN_COVERAGE, MIN_CITED_COVERAGE
         else:  # without a translation (turned off) there are no Russian words to measure
             gate = req.cited_floor = MIN_TRANSLATED_COVERAGE if russian else 0.0
@@ -277,14 +289,13 @@ class AnswerPipeline:
         return text
 
     def _excerpts(self, req: Request, result: SearchResult) -> list[Excerpt]:
-        cyrillic = has_cyrillic(req.asked)
         # Russian questions find their passage first 28 times in 35 (development set), English ones,
         # even translated, 16 in 27: a Russian question gets one excerpt less (a third less prompt).
-        n = self.n_passages - 1 if cyrillic and self.n_passages > 1 else self.n_passages
+        n = self.n_passages - 1 if req.cyrillic and self.n_passages > 1 else self.n_passages
         # The top passage of an English question gets a second excerpt in place of the last
         # passage: its sentences are picked by the translation's words, which often miss the
         # answer (development set: gold lines in the excerpts for 19 English questions of 27, not 15).
-        counts = [1] * n if cyrillic or n < 2 else [2] + [1] * (n - 2)
+        counts = [1] * n if req.cyrillic or n < 2 else [2] + [1] * (n - 2)
         limits = [TOP_WINDOW_CHARS] + [WINDOW_CHARS] * (len(counts) - 1)
         quotes = [(h, q) for h, c, limit in zip(result.hits, counts, limits)
                   for q in self._windows(req.about, h.passage, result.query_vector, c, limit)]
@@ -362,15 +373,11 @@ class AnswerPipeline:
         if not cited:
             return None
         covered = req.coverage[cited[0].hit.passage.id]
-        wanted = set(stems(req.about))
+        wanted = req.about_stems
         quote = cited[0].quote
-
-        def says_more(x: str) -> bool:
-            return bool(set(stems(x)) - wanted)
-
-        copied = [x for x in sentences(parsed.answer) if len(x.split()) >= 3 and x in quote and says_more(x)]
+        copied = [x for x in sentences(parsed.answer) if len(x.split()) >= 3 and x in quote and req.says_more(x)]
         # The text's own questions share the most words with a question, and answer nothing.
-        candidates = [x for x in sentences(quote) if says_more(x) and not is_question(x)]
+        candidates = [x for x in sentences(quote) if req.says_more(x) and not is_question(x)]
         if copied and covered >= req.cited_floor:
             best = copied[0]
         elif req.lang == "en" and candidates and covered >= MIN_EXTRACT_COVERAGE:
@@ -384,9 +391,8 @@ class AnswerPipeline:
     def _pick(self, req: Request) -> Answer | None:
         """The model answered but nothing it wrote passed verification: let it pick, by number, the
         excerpt sentence that answers the question (a few tokens), and quote that sentence."""
-        wanted = set(stems(req.about))
         options = [(e, x) for e in req.excerpts if req.coverage[e.hit.passage.id] >= req.cited_floor
-                   for x in sentences(e.quote) if len(x.split()) >= 3 and set(stems(x)) - wanted]
+                   for x in sentences(e.quote) if len(x.split()) >= 3 and req.says_more(x)]
         if not options:
             return None
         listing = "\n".join(f"[{k}] {x}" for k, (_, x) in enumerate(options, 1))
