@@ -1,7 +1,9 @@
 """`python -m bot eval`: answer a question set through the real service and measure quality.
 
 Question file: JSON lines with "question", "lang", "kind" (answerable | unanswerable | offtopic |
-injection) and "gold_line_range" [a, b] for answerable ones.
+injection) and "gold_line_range" [a, b] for answerable ones. An answer has a correct citation when a
+cited passage overlaps the gold lines; `quote_on_gold` counts the stricter case where the quote
+shown does.
 """
 from __future__ import annotations
 
@@ -25,6 +27,10 @@ def load_questions(path: Path) -> list[dict]:
     return out
 
 
+def _overlap(start: int, end: int, gold: list[int]) -> bool:
+    return start <= gold[1] and gold[0] <= end
+
+
 def _pct(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -44,11 +50,14 @@ def evaluate(core, questions: list[dict], progress: bool = True) -> dict:
         answer = asyncio.run(service.ask(q["question"], Asker("eval", f"q{i}", "eval")))
         gold = q.get("gold_line_range")
         cited = [core.passage(c.passage_id) for c in answer.citations]
-        correct = bool(gold) and any(p and p.line_start <= gold[1] and gold[0] <= p.line_end for p in cited)
+        correct = bool(gold) and any(p and _overlap(p.line_start, p.line_end, gold) for p in cited)
+        # Stricter: the quote shown, not just its passage, is on the gold lines (a passage holds ~30
+        # lines; a quote from its other end rarely answers).
+        on_gold = bool(gold) and any(_overlap(c.line_start, c.line_end, gold) for c in answer.citations)
         verbatim = [collapse(c.quote) in core.index.sources[c.source].collapsed for c in answer.citations]
         rows.append({"id": q.get("id", str(i)), "question": q["question"], "lang": q.get("lang", "ru"),
                      "kind": q["kind"], "refused": answer.refused, "reason": answer.reason,
-                     "correct_citation": correct, "citations": len(answer.citations),
+                     "correct_citation": correct, "quote_on_gold": on_gold, "citations": len(answer.citations),
                      "verbatim": sum(verbatim), "answer": answer.text, "timings": answer.timings})
         if progress:
             mark = "ok " if (correct if q["kind"] == "answerable" else answer.refused) else "XX "
@@ -65,6 +74,7 @@ def summarize(rows: list[dict]) -> dict:
     for lang in ("ru", "en"):
         items = of("answerable", lang)
         report[f"answerable_{lang}"] = {"total": len(items), "correct_citation": sum(r["correct_citation"] for r in items),
+                                        "quote_on_gold": sum(r["quote_on_gold"] for r in items),
                                         "refused": sum(r["refused"] for r in items)}
     for kind in ("unanswerable", "offtopic", "injection"):
         items = of(kind)
@@ -90,8 +100,8 @@ def print_report(report: dict) -> str:
     lines = [f"questions: {report['questions']}"]
     for lang in ("ru", "en"):
         a = report[f"answerable_{lang}"]
-        lines.append(f"answerable {lang}: answered with a correct citation {_rate(a['correct_citation'], a['total'])}, "
-                     f"refused {a['refused']}")
+        lines.append(f"answerable {lang}: answered with a correct citation {_rate(a['correct_citation'], a['total'])} "
+                     f"(its quote on the gold lines: {a['quote_on_gold']}), refused {a['refused']}")
     for kind in ("unanswerable", "offtopic", "injection"):
         k = report[kind]
         lines.append(f"{kind}: refused {_rate(k['refused'], k['total'])}")

@@ -1,0 +1,43 @@
+"""`python -m bot eval`'s measures, on the fixture corpus with the scripted model."""
+import asyncio
+import json
+
+import pytest
+
+from bot.core.service import Asker
+from bot.evaluation import evaluate, load_questions, print_report
+
+QUESTION = "Что можно делать с адаптерами LoRA?"
+
+
+def test_correct_citation_counts_the_passage_and_quote_on_gold_the_quote(core, llm):
+    # The model's own answer fails verification; the sentence it then picks (one line of a two-line
+    # passage) is the quote.
+    llm.outputs += [json.dumps({"answer": "LoRA экономит память в тысячу раз.", "citations": [1]}, ensure_ascii=False)] * 4
+    llm.pick = "менять на лету"
+    answer = asyncio.run(core.service.ask(QUESTION, Asker("test", "u", "c")))
+    quote = answer.citations[0]
+    passage = core.passage(quote.passage_id)
+    assert quote.line_start == quote.line_end == passage.line_end == passage.line_start + 1
+    questions = [
+        {"id": "on", "question": QUESTION, "kind": "answerable", "gold_line_range": [quote.line_end, quote.line_end + 5]},
+        {"id": "near", "question": QUESTION, "kind": "answerable", "gold_line_range": [passage.line_start - 3, passage.line_start]},
+        {"id": "off", "question": QUESTION, "kind": "answerable", "gold_line_range": [1, 2]},
+        {"id": "weather", "question": "Какая погода будет завтра в Москве?", "kind": "offtopic"},
+    ]
+    report = evaluate(core, questions, progress=False)
+    rows = {r["id"]: r for r in report["rows"]}
+    assert [(rows[k]["correct_citation"], rows[k]["quote_on_gold"]) for k in ("on", "near", "off")] == \
+        [(True, True), (True, False), (False, False)]
+    assert report["answerable_ru"] == {"total": 3, "correct_citation": 2, "quote_on_gold": 1, "refused": 0}
+    assert report["offtopic"] == {"total": 1, "refused": 1}
+    assert report["quotes_verbatim"]["verbatim"] == report["quotes_verbatim"]["total"] == 3
+    assert "answered with a correct citation 2/3 (67%) (its quote on the gold lines: 1)" in print_report(report)
+
+
+def test_a_question_file_line_without_a_known_kind_is_named(tmp_path):
+    path = tmp_path / "qa.jsonl"
+    path.write_text(json.dumps({"question": "x", "kind": "answerable"}) + "\n\n"
+                    + json.dumps({"question": "y", "kind": "maybe"}) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"qa.jsonl:3: needs 'question' and a known 'kind'"):
+        load_questions(path)
