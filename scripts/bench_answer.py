@@ -1,7 +1,11 @@
 """Answer latency benchmark on the real model: time to sources, first token, whole answer, and the
 pipeline's overhead against llama-cpp-python alone on the very same prompt. Prints figures.
 
-    python scripts/bench_answer.py [--qa tests/data/dev_questions.jsonl] [--n 12]
+    python scripts/bench_answer.py [--qa tests/data/dev_questions.jsonl] [--n 12] [--stock]
+
+"Alone" replays the calls through the bot's own backend (its lazy grammar sampler included);
+--stock also replays them through an unmodified llama_cpp.Llama, which masks the whole vocabulary
+with the grammar at every token.
 """
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--qa", default="tests/data/dev_questions.jsonl")
     ap.add_argument("--n", type=int, default=12)
+    ap.add_argument("--stock", action="store_true", help="also replay on stock llama-cpp-python")
     args = ap.parse_args()
     settings = load_settings()
     from bot.core.llm import make_llm
@@ -51,6 +56,7 @@ def main() -> None:
     core.embedder.embed_query("прогрев")
     llm.inner.load()
     print(f"core + model loaded in {time.perf_counter() - t0:.1f} s")
+    stock = stock_llama(settings) if args.stock else None
     items = [json.loads(x) for x in Path(args.qa).read_text(encoding="utf-8").splitlines() if x.strip()]
     answerable = [q for q in items if q["kind"] == "answerable"]
     half = args.n // 2  # both languages: English questions cost a translation call more
@@ -74,7 +80,10 @@ def main() -> None:
             llm.inner.generate(system, user, grammar=grammar, max_tokens=max_tokens)
             alone += (time.perf_counter() - g0) * 1000
         model.cache = cache
-        rows.append({**answer.timings, "alone_ms": alone})
+        row = {**answer.timings, "alone_ms": alone}
+        if stock is not None:
+            row["stock_ms"] = sum(stock(*call) for call in llm.calls[start:])
+        rows.append(row)
         print(f"{q['id']} ({q['lang']}): total {answer.timings['total_ms']:.0f} ms, model alone {alone:.0f} ms, "
               f"sources {answer.timings.get('sources_ms', 0):.0f} ms, "
               f"first token {answer.timings.get('first_token_ms', float('nan')):.0f} ms, refused={answer.refused}")
@@ -82,11 +91,39 @@ def main() -> None:
     if not rows:
         print("no question reached the model")
         return
-    for key in ("translate_ms", "sources_ms", "first_token_ms", "first_sentence_ms", "total_ms", "alone_ms"):
+    for key in ("translate_ms", "sources_ms", "first_token_ms", "first_sentence_ms", "total_ms", "alone_ms", "stock_ms"):
         vals = [r[key] for r in rows if key in r]
+        if not vals:
+            continue
         print(f"{key:<15} p50 {statistics.median(vals):7.0f}  p95 {pct(vals, 0.95):7.0f}  (n={len(vals)})")
     overhead = [(r["total_ms"] - r["alone_ms"]) / r["alone_ms"] for r in rows]
     print(f"pipeline overhead vs model alone on the same prompt: median {100 * statistics.median(overhead):.1f}%")
+    if stock is not None:
+        vs_stock = [(r["total_ms"] - r["stock_ms"]) / r["stock_ms"] for r in rows]
+        print(f"pipeline vs stock llama-cpp-python on the same prompts: median {100 * statistics.median(vs_stock):+.1f}%")
+
+
+def stock_llama(settings):
+    """A timer of one call on an unmodified llama_cpp.Llama (same file and threads, no state cache)."""
+    from llama_cpp import Llama, LlamaGrammar
+
+    s = settings.llm
+    model = Llama(model_path=str(s.model_path), n_ctx=s.n_ctx, n_threads=s.threads, n_threads_batch=s.threads,
+                  n_batch=128, verbose=False)
+
+    def run(system, user, grammar, max_tokens) -> float:
+        def complete(text, **kw):
+            return model.create_chat_completion(
+                messages=[{"role": "system", "content": system}, {"role": "user", "content": text}],
+                temperature=0.0, top_k=1, **kw)
+
+        complete("ok", max_tokens=1)  # only the system prompt evaluated, as for the other replays
+        g0 = time.perf_counter()
+        complete(user, grammar=LlamaGrammar.from_string(grammar, verbose=False) if grammar else None,
+                 max_tokens=max_tokens)
+        return (time.perf_counter() - g0) * 1000
+
+    return run
 
 
 if __name__ == "__main__":
