@@ -91,7 +91,8 @@ def main() -> None:
     if not rows:
         print("no question reached the model")
         return
-    for key in ("translate_ms", "sources_ms", "first_token_ms", "first_sentence_ms", "total_ms", "alone_ms", "stock_ms"):
+    keys = ("translate_ms", "sources_ms", "first_token_ms", "first_sentence_ms", "total_ms", "alone_ms", "stock_ms")
+    for key in keys:
         vals = [r[key] for r in rows if key in r]
         if not vals:
             continue
@@ -100,7 +101,8 @@ def main() -> None:
     print(f"pipeline overhead vs model alone on the same prompt: median {100 * statistics.median(overhead):.1f}%")
     if stock is not None:
         vs_stock = [(r["total_ms"] - r["stock_ms"]) / r["stock_ms"] for r in rows]
-        print(f"pipeline vs stock llama-cpp-python on the same prompts: median {100 * statistics.median(vs_stock):+.1f}%")
+        print("pipeline vs stock llama-cpp-python on the same prompts: "
+              f"median {100 * statistics.median(vs_stock):+.1f}%")
 
 
 def stock_llama(settings):

@@ -13,18 +13,17 @@ QUESTION = "Что можно делать с адаптерами LoRA?"
 def test_correct_citation_counts_the_passage_and_quote_on_gold_the_quote(core, llm):
     # The model's own answer fails verification; the sentence it then picks (one line of a two-line
     # passage) is the quote.
-    llm.outputs += [json.dumps({"answer": "LoRA экономит память в тысячу раз.", "citations": [1]}, ensure_ascii=False)] * 4
+    invented = {"answer": "LoRA экономит память в тысячу раз.", "citations": [1]}
+    llm.outputs += [json.dumps(invented, ensure_ascii=False)] * 4
     llm.pick = "менять на лету"
     answer = asyncio.run(core.service.ask(QUESTION, Asker("test", "u", "c")))
     quote = answer.citations[0]
     passage = core.passage(quote.passage_id)
     assert quote.line_start == quote.line_end == passage.line_end == passage.line_start + 1
-    questions = [
-        {"id": "on", "question": QUESTION, "kind": "answerable", "gold_line_range": [quote.line_end, quote.line_end + 5]},
-        {"id": "near", "question": QUESTION, "kind": "answerable", "gold_line_range": [passage.line_start - 3, passage.line_start]},
-        {"id": "off", "question": QUESTION, "kind": "answerable", "gold_line_range": [1, 2]},
-        {"id": "weather", "question": "Какая погода будет завтра в Москве?", "kind": "offtopic"},
-    ]
+    golds = {"on": [quote.line_end, quote.line_end + 5], "near": [passage.line_start - 3, passage.line_start],
+             "off": [1, 2]}
+    questions = [{"id": k, "question": QUESTION, "kind": "answerable", "gold_line_range": v} for k, v in golds.items()]
+    questions.append({"id": "weather", "question": "Какая погода будет завтра в Москве?", "kind": "offtopic"})
     report = evaluate(core, questions, progress=False)
     rows = {r["id"]: r for r in report["rows"]}
     assert [(rows[k]["correct_citation"], rows[k]["quote_on_gold"]) for k in ("on", "near", "off")] == \

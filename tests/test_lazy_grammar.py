@@ -8,7 +8,6 @@ import os
 import pytest
 
 from bot.config import load_settings
-from bot.core.lazy_grammar import lazy_grammar_llama
 from bot.core.prompts import EXCERPT, SYSTEM_PROMPT, USER_PROMPT, answer_grammar
 
 pytestmark = pytest.mark.real
@@ -26,16 +25,18 @@ EXCERPTS = [
 def models():
     from llama_cpp import Llama
 
+    from bot.core.lazy_grammar import LazyGrammarLlama
+
     kw = dict(model_path=str(load_settings().llm.model_path), n_ctx=1024, n_threads=2, n_batch=128, verbose=False)
-    return lazy_grammar_llama(**kw), Llama(**kw)
+    return LazyGrammarLlama(**kw), Llama(**kw)
 
 
 def complete(llm, user: str, grammar: str, system: str = SYSTEM_PROMPT, max_tokens: int = 60) -> str:
     from llama_cpp import LlamaGrammar
 
-    out = llm.create_chat_completion(messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
-                                     grammar=LlamaGrammar.from_string(grammar, verbose=False), temperature=0.0,
-                                     top_k=1, max_tokens=max_tokens)
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    out = llm.create_chat_completion(messages=messages, grammar=LlamaGrammar.from_string(grammar, verbose=False),
+                                     temperature=0.0, top_k=1, max_tokens=max_tokens)
     return out["choices"][0]["message"]["content"]
 
 

@@ -66,11 +66,10 @@ class LlamaCppLLM:
         if self._llm is None:
             if not self.model_path.is_file():
                 raise LLMError(f"model file {self.model_path} is missing: run `python -m bot setup-model`")
-            from .lazy_grammar import lazy_grammar_llama
+            from .lazy_grammar import LazyGrammarLlama
 
-            self._llm = lazy_grammar_llama(model_path=str(self.model_path), n_ctx=self.n_ctx,
-                                           n_threads=self.threads, n_threads_batch=self.threads, n_batch=128,
-                                           verbose=False)
+            self._llm = LazyGrammarLlama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
+                                         n_threads_batch=self.threads, n_batch=128, verbose=False)
             # Two static system prompts (answer, translation) alternate; saved states let each
             # request resume from its own prompt's evaluated prefix (measured: 1.1 s saved per answer).
             self._llm.set_cache(state_cache(STATE_CACHE_BYTES))
