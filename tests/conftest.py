@@ -73,7 +73,7 @@ class ScriptedLLM:
             return self.translations.get(question, question)
         if system == PICK_PROMPT:
             self.pick_prompts.append(user)
-            listed = re.findall(r"^\[(\d+)\] (.*)$", user, re.M)
+            listed = _EXCERPT.findall(user)  # "[k] sentence" lines, like the excerpts
             return next((k for k, sentence in listed if self.pick and self.pick in sentence), "0")
         self.prompts.append(user)
         if self.outputs:

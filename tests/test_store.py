@@ -34,7 +34,8 @@ def open_db(path: Path) -> sqlite_utils.Database:
 
 def test_fresh_database_gets_every_migration_once(tmp_path):
     store = Store(tmp_path / DB_NAME)
-    assert applied(store.db) == [m.__name__ for m in MIGRATIONS] == ["m001_initial", "m002_lang_and_day_indexes", "m003_user_hash_key"]
+    assert applied(store.db) == [m.__name__ for m in MIGRATIONS] == \
+        ["m001_initial", "m002_lang_and_day_indexes", "m003_user_hash_key"]
     assert {"answers", "feedback", "audit", "_migrations"} <= set(store.db.table_names())
     assert store.db.execute("pragma journal_mode").fetchone()[0] == "wal"
     store.close()

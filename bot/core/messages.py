@@ -201,7 +201,13 @@ MESSAGES = {
 }
 
 
-def t(key: str, lang: str, **kwargs) -> str:
-    """The message `key` in `lang` ("ru" or "en"; anything else falls back to Russian)."""
-    variants = MESSAGES[key]
+def lookup(table: dict, key: str, lang: str, **kwargs) -> str:
+    """Entry `key` of a string table in `lang` ("ru" or "en"; anything else falls back to Russian),
+    formatted. The front ends keep their own UI tables and look them up with this too."""
+    variants = table[key]
     return variants.get(lang, variants["ru"]).format(**kwargs)
+
+
+def t(key: str, lang: str, **kwargs) -> str:
+    """The core message `key` in `lang`."""
+    return lookup(MESSAGES, key, lang, **kwargs)

@@ -155,8 +155,6 @@ _NUMBER_WORDS = re.compile(
     r"(?<!\w)(?:дв[ае]|двух|двое|тр[иое]|тр[её]х|четыр\w*|четверо|пят[ьи]|шест[ьи]|сем[ьи]|"
     r"восьм?[иь]|восемь|девят[ьи]|десят\w*|сотн\w*|сотен|сто|нескольк\w*|дюжин\w*|полтор\w*|two|three|four|five|"
     r"six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|several)(?!\w)", re.I)
-
-
 _VERSIONED_TOKEN = re.compile(r"^\W*[^\W\d_]+[-.]?\d")  # "Phi-2", "GPT-4o", "Llama3": a name, not a figure
 
 

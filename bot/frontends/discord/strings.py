@@ -1,6 +1,8 @@
 """Discord UI strings (buttons, notices, command descriptions) in Russian and English."""
 from __future__ import annotations
 
+from ...core.messages import lookup
+
 UI = {
     "thinking": {"ru": "Ищу ответ в тексте…", "en": "Looking for the answer in the text…"},
     "working": {"ru": "Обрабатываю документ…", "en": "Processing the document…"},
@@ -43,5 +45,4 @@ COMMANDS_RU = {
 
 def ui(key: str, lang: str, **kwargs) -> str:
     """The UI string `key` in `lang` ("ru" or "en"; anything else falls back to Russian)."""
-    variants = UI[key]
-    return variants.get(lang, variants["ru"]).format(**kwargs)
+    return lookup(UI, key, lang, **kwargs)

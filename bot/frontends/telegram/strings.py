@@ -1,6 +1,8 @@
 """Telegram-specific UI strings in Russian and English (core messages live in bot.core.messages)."""
 from __future__ import annotations
 
+from ...core.messages import lookup
+
 STRINGS = {
     "how_to_ask": {
         "ru": ("\n\nКак спросить: в личном чате просто напишите вопрос. В группе — командой "
@@ -69,5 +71,4 @@ def ui_lang(language_code: str | None) -> str:
 
 
 def s(key: str, lang: str, **kwargs) -> str:
-    variants = STRINGS[key]
-    return variants.get(lang, variants["ru"]).format(**kwargs)
+    return lookup(STRINGS, key, lang, **kwargs)
