@@ -1,9 +1,10 @@
 """`python -m bot eval`: answer a question set through the real service and measure quality.
 
 Question file: JSON lines with "question", "lang", "kind" (answerable | unanswerable | offtopic |
-injection) and "gold_line_range" [a, b] for answerable ones. An answer has a correct citation when a
-cited passage overlaps the gold lines; `quote_on_gold` counts the stricter case where the quote
-shown does.
+injection) and "gold_line_range" [a, b] for answerable ones; optionally "other_gold_ranges" [[a, b], …],
+other places that answer it as well (the text defines some terms more than once). An answer has a
+correct citation when a cited passage overlaps the gold lines; `quote_on_gold` counts the stricter
+case where the quote shown does.
 """
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ def load_questions(path: Path) -> list[dict]:
     return out
 
 
-def _overlap(start: int, end: int, gold: list[int]) -> bool:
-    return start <= gold[1] and gold[0] <= end
+def _overlap(start: int, end: int, gold: list[list[int]]) -> bool:
+    return any(start <= b and a <= end for a, b in gold)
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -48,7 +49,7 @@ def evaluate(core, questions: list[dict], progress: bool = True) -> dict:
     rows = []
     for i, q in enumerate(questions, 1):
         answer = asyncio.run(service.ask(q["question"], Asker("eval", f"q{i}", "eval")))
-        gold = q.get("gold_line_range")
+        gold = [q["gold_line_range"]] + q.get("other_gold_ranges", []) if q.get("gold_line_range") else []
         cited = [core.passage(c.passage_id) for c in answer.citations]
         correct = bool(gold) and any(p and _overlap(p.line_start, p.line_end, gold) for p in cited)
         # Stricter: the quote shown, not just its passage, is on the gold lines (a passage holds ~30

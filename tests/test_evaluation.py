@@ -23,15 +23,18 @@ def test_correct_citation_counts_the_passage_and_quote_on_gold_the_quote(core, l
     golds = {"on": [quote.line_end, quote.line_end + 5], "near": [passage.line_start - 3, passage.line_start],
              "off": [1, 2]}
     questions = [{"id": k, "question": QUESTION, "kind": "answerable", "gold_line_range": v} for k, v in golds.items()]
+    # Another place that answers it as well counts like the gold range.
+    questions.append({"id": "other", "question": QUESTION, "kind": "answerable", "gold_line_range": [1, 2],
+                      "other_gold_ranges": [[5, 6], golds["on"]]})
     questions.append({"id": "weather", "question": "Какая погода будет завтра в Москве?", "kind": "offtopic"})
     report = evaluate(core, questions, progress=False)
     rows = {r["id"]: r for r in report["rows"]}
-    assert [(rows[k]["correct_citation"], rows[k]["quote_on_gold"]) for k in ("on", "near", "off")] == \
-        [(True, True), (True, False), (False, False)]
-    assert report["answerable_ru"] == {"total": 3, "correct_citation": 2, "quote_on_gold": 1, "refused": 0}
+    assert [(rows[k]["correct_citation"], rows[k]["quote_on_gold"]) for k in ("on", "near", "off", "other")] == \
+        [(True, True), (True, False), (False, False), (True, True)]
+    assert report["answerable_ru"] == {"total": 4, "correct_citation": 3, "quote_on_gold": 2, "refused": 0}
     assert report["offtopic"] == {"total": 1, "refused": 1}
-    assert report["quotes_verbatim"]["verbatim"] == report["quotes_verbatim"]["total"] == 3
-    assert "answered with a correct citation 2/3 (67%) (its quote on the gold lines: 1)" in print_report(report)
+    assert report["quotes_verbatim"]["verbatim"] == report["quotes_verbatim"]["total"] == 4
+    assert "answered with a correct citation 3/4 (75%) (its quote on the gold lines: 2)" in print_report(report)
 
 
 def test_a_question_file_line_without_a_known_kind_is_named(tmp_path):

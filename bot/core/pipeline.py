@@ -17,6 +17,7 @@ import numpy as np
 
 from .answer import Answer, Citation
 from .corpus import Passage
+from .definitions import Definition, Definitions, asked_term
 from .embeddings import Embedder
 from .index import LoadedIndex
 from .llm import LLM
@@ -27,7 +28,7 @@ from .prompts import (EXCERPT, LANGUAGE_NAMES, ONE_LINE_GRAMMAR, PICK_PROMPT, PI
 from .relevance import TermWeights
 from .retrieval import Hit, Retriever, SearchResult
 from .service import Turn
-from .text import has_cyrillic, is_question, language, sentences, stems, strip_markup
+from .text import content_words, has_cyrillic, is_question, language, sentences, stems, strip_markup
 from .verify import ModelOutput, Verdict, parse_output, partial_answer, verify
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ class Request:
     about: str = ""  # what a passage should cover: the follow-up's context, the translation, the question
     coverage: dict[str, float] = field(default_factory=dict)  # passage id → IDF-weighted share of `about`
     cited_floor: float = 0.0  # the least coverage of a passage an answer may be credited to
+    term: str = ""  # X of a "что такое X?" question (of an English question's translation)
+    definition: Definition | None = None  # the text's own «X - это …»
     excerpts: list[Excerpt] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     t0: float = field(default_factory=time.perf_counter)
@@ -120,14 +123,15 @@ def _units(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _widen(spans: list[tuple[int, int]], best: int, taken: list[tuple[int, int]], limit: int) -> tuple[int, int]:
-    """The unit range around spans[best], grown one neighbour at a time up to `limit` characters,
-    outside the ranges already `taken`."""
+def _widen(spans: list[tuple[int, int]], best: int, taken: list[tuple[int, int]], limit: int,
+           back: bool = True) -> tuple[int, int]:
+    """The unit range around spans[best] (from it, if not `back`), grown one neighbour at a time up
+    to `limit` characters, outside the ranges already `taken`."""
     lo = hi = best
     grown = True
     while grown:
         grown = False
-        for cand in (lo - 1, hi + 1):
+        for cand in (lo - 1, hi + 1) if back else (hi + 1,):
             free = 0 <= cand < len(spans) and not any(a <= cand <= b for a, b in taken)
             if free and spans[max(hi, cand)][1] - spans[min(lo, cand)][0] <= limit:
                 lo, hi, grown = min(lo, cand), max(hi, cand), True
@@ -177,14 +181,16 @@ class AnswerPipeline:
         self.retriever = retriever or Retriever(index, embedder)
         self.vocab = Vocabulary([p.text for p in index.passages] + [p.section for p in index.passages])
         self.weights = TermWeights(index.passages)
+        self.definitions = Definitions(index.passages)
 
     # --- steps -----------------------------------------------------------------------------
 
     def _windows(self, question: str, passage: Passage, qvec: np.ndarray, count: int = 1,
-                 limit: int = WINDOW_CHARS) -> list[str]:
+                 limit: int = WINDOW_CHARS, focus: int | None = None) -> list[str]:
         """Up to `count` non-overlapping excerpts of the passage, in text order: each is a sentence
         related to the question, widened by its neighbours up to `limit` characters, since the answer is
-        often the sentence next to the one that shares the question's words."""
+        often the sentence next to the one that shares the question's words. The sentence at
+        character `focus` (a definition), if given, comes first."""
         text = passage.text
         spans = [sp for sp in _units(text) if any(ch.isalnum() for ch in text[sp[0]:sp[1]])] or [(0, len(text))]
         wanted = set(stems(question))
@@ -196,6 +202,9 @@ class AnswerPipeline:
             sims = self.embedder.embed_passages([text[a:b][:limit] for a, b in candidates]) @ qvec
             centres = [int(np.argmax(sims))]
         taken: list[tuple[int, int]] = []
+        if focus is not None:  # a definition, and what follows it
+            taken.append(_widen(spans, next((i for i, (_, b) in enumerate(spans) if b > focus), len(spans) - 1),
+                                taken, limit, back=False))
         for best in centres:
             if len(taken) == count:
                 break
@@ -234,6 +243,8 @@ class AnswerPipeline:
         if INJECTION.search(asked):
             return self._refuse(req, "injection"), []
         unknown = unknown_terms(asked, self.vocab)
+        if not unknown and req.cyrillic and self._never_named(term := asked_term(asked)):
+            unknown = [term]
         if unknown:
             return self._refuse(req, "unknown_entity", names=", ".join(f"«{x}»" for x in unknown[:3])), []
         req.extra = followup_context(asked, history)
@@ -274,13 +285,39 @@ class AnswerPipeline:
         req.about = f"{context} {req.asked}".strip()  # a follow-up is about the previous question too
         # How much of the question (its Russian words: the translation of an English one) a passage covers.
         words = req.about if req.cyrillic else context
+        req.term = asked_term(req.asked if req.cyrillic else russian)
+        req.definition = self._definition(req.term, result)
         req.coverage = {h.passage.id: self.weights.coverage(words, self.index.by_id[h.passage.id])
                         for h in result.hits}
         if req.cyrillic:
             gate, req.cited_floor = MIN_COVERAGE, MIN_CITED_COVERAGE
         else:  # without a translation (turned off) there are no Russian words to measure
             gate = req.cited_floor = MIN_TRANSLATED_COVERAGE if russian else 0.0
-        return result if max(req.coverage.values()) >= gate else None
+        if russian and self._never_named(req.term):
+            return None
+        # A definition of what was asked is about the question whatever its words' coverage.
+        return result if req.definition or max(req.coverage.values()) >= gate else None
+
+    def _never_named(self, term: str) -> bool:
+        """Does the text never use the first word of the term asked about ("Что такое федеративное
+        обучение?")? It cannot define what it never names. Only the first word: the words after it
+        are often the user's own qualifiers ("галлюцинации нейросеток")."""
+        words = content_words(term)
+        return bool(words) and not self.vocab.knows(words[0])
+
+    def _definition(self, term: str, result: SearchResult) -> Definition | None:
+        """The text's definition of the term a "что такое X?" question asks about; its passage
+        becomes the first hit."""
+        if not term:
+            return None
+        sims = self.retriever.similarities(result.query_vector)
+        found = self.definitions.best(term, lambda pos: float(sims[pos]))
+        if found:
+            passage = self.index.passages[found.position]
+            first = next((h for h in result.hits if h.passage.id == passage.id), None) or \
+                Hit(passage, result.hits[0].score, float(sims[found.position]))
+            result.hits = [first] + [h for h in result.hits if h is not first]
+        return found
 
     def _translate(self, req: Request) -> str:
         t0 = time.perf_counter()
@@ -297,8 +334,10 @@ class AnswerPipeline:
         # answer (development set: gold lines in the excerpts for 19 English questions of 27, not 15).
         counts = [1] * n if req.cyrillic or n < 2 else [2] + [1] * (n - 2)
         limits = [TOP_WINDOW_CHARS] + [WINDOW_CHARS] * (len(counts) - 1)
+        defined = req.definition and self.index.passages[req.definition.position].id
         quotes = [(h, q) for h, c, limit in zip(result.hits, counts, limits)
-                  for q in self._windows(req.about, h.passage, result.query_vector, c, limit)]
+                  for q in self._windows(req.about, h.passage, result.query_vector, c, limit,
+                                         req.definition.start if h.passage.id == defined else None)]
         return [Excerpt(i + 1, h, q) for i, (h, q) in enumerate(quotes)]
 
     def _generate(self, req: Request, on_partial, check) -> str:
@@ -425,7 +464,9 @@ class AnswerPipeline:
                 shown[n] = c
             if n in shown:
                 parts.append(f"{sentence} [{shown[n].n}]")
-        if not parts:
+        # An answer to "what is X?" that never names X is about something else ("The accuracy of
+        # this method is 58%." for "What is chain-of-thought?").
+        if not parts or (req.term and not req.about_stems & set(stems(" ".join(parts)))):
             return None
         return Answer(question=req.question, lang=req.lang, refused=False, text=" ".join(parts),
                       citations=list(shown.values()))

@@ -83,10 +83,11 @@ def has_cyrillic(text: str) -> bool:
 
 
 def language(text: str) -> str:
-    """'ru' when the text has Cyrillic letters at least as often as Latin ones, else 'en'."""
-    cyr, lat = len(_CYR.findall(text)), len(_LAT.findall(text))
-    if cyr == 0 and lat == 0:
-        return "ru"
+    """'ru' when at least as many words are Cyrillic as Latin, else 'en'. Words, not letters: "Что
+    означает in-context learning?" is a Russian question with a long English term."""
+    tokens = WORD.findall(text)
+    cyr = sum(1 for w in tokens if _CYR.search(w))
+    lat = sum(1 for w in tokens if _LAT.search(w) and not _CYR.search(w))
     return "ru" if cyr >= lat else "en"
 
 

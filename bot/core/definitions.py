@@ -1,0 +1,79 @@
+"""Definitional questions ("Что такое X?", "What is X?") and the text's own definitions of X.
+
+Users ask "what is X" first, and retrieval answers it badly: the passages that mention X most
+(a whole section about it) are rarely the one sentence that says what X is («Галлюцинации - это
+<выдумки> модели …»). The text defines its terms in the form «X - это …», so those sentences are
+found once, when the pipeline starts, and a definitional question gets the best one first.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from .corpus import Passage
+from .text import stems
+
+# The term of a definitional question, asked in Russian (an English question's translation).
+_QUESTION = re.compile(
+    r"\b(?:что\s+(?:же\s+)?(?:такое|значит|означает)|кто\s+(?:такой|такая|такие)"
+    r"|что\s+(?:[\w-]+\s+){0,3}?(?:называ\w+|(?:понима|подразумева)\w+\s+под))\s+(?P<term>[^?!.]+)", re.I)
+# A longer X is not a term: "что такое X" asks something else, «X - это …» is a sentence whose
+# subject is a clause ("А LLM в ходе рассуждений должна писать десятки тысяч слов - это ходы …").
+MAX_TERM_WORDS = 5
+# "что означает слово «агент»", "термин RAG": the term is what is quoted, else what follows these.
+_QUOTED = re.compile(r"[\"«'<“]([^\"»'>”]{2,60})[\"»'>”]")
+_GENERIC = re.compile(r"^\s*(?:слов\w*|термин\w*|понят\w*|выражени\w*|аббревиатур\w*|сокращени\w*)\s+", re.I)
+# «X - это …»: the subject X runs back to the start of its sentence, a line mark, a bracket or a
+# quote, and may be followed by its expansion in brackets («RAG (Retrieval Augmented Generation) -
+# это …»); the definition after «это» has at least three words ("это хорошо" defines nothing).
+_DEFINITION = re.compile(
+    r"(?:^|(?<=[.!?:;])\s+|\\{3}\s+|/{4,}\s+|[\"«<()]\s*)"
+    r"(?P<subject>[^.!?:;\"«<>()\\/]{2,60}?)(?:\s*\([^()]{1,80}\))?\s+[-—–]\s+это\s+(?P<rest>[^.!?]+)")
+# Words after these qualify X ("галлюцинации у языковых моделей", "Jailbreak в llm"): the term is what precedes them.
+_QUALIFIER = re.compile(r",|\s(?:в|во|на|у|для|по|при|о|об|из|от|с|со|of|in|for|on|with|at|by)\s", re.I)
+
+
+@dataclass(frozen=True)
+class Definition:
+    position: int  # of the passage in the index
+    start: int  # character offset of the defining sentence in the passage text
+    subject: frozenset[str]  # stems of X
+
+
+def _head(phrase: str) -> list[str]:
+    """The stems of a noun phrase without its qualifiers, head word first."""
+    return stems(_QUALIFIER.split(f" {phrase} ")[0])
+
+
+def asked_term(question: str) -> str:
+    """X of "что такое X?" ("" when the question is not definitional)."""
+    m = _QUESTION.search(question)
+    if not m or len(m.group("term").split()) > MAX_TERM_WORDS:
+        return ""
+    quoted = _QUOTED.search(m.group("term"))
+    return (quoted.group(1) if quoted else _GENERIC.sub("", m.group("term"))).strip()
+
+
+class Definitions:
+    """Every «X - это …» sentence of the indexed passages."""
+
+    def __init__(self, passages: list[Passage]) -> None:
+        self.found: list[Definition] = []
+        for pos, p in enumerate(passages):
+            for m in _DEFINITION.finditer(p.text):
+                named = m.group("subject").split(",")[-1]
+                subject = frozenset(_head(named))
+                if subject and len(named.split()) <= MAX_TERM_WORDS and len(m.group("rest").split()) >= 3:
+                    self.found.append(Definition(pos, m.start("subject"), subject))
+
+    def best(self, term: str, relevance: Callable[[int], float]) -> Definition | None:
+        """The closest definition of the term: its subject names the term's head word and nothing
+        but the term's words ("Галлюцинация" defines "галлюцинации LLM"; "Языковая модель" does not
+        define "джейлбрейк языковой модели", nor "LLM Агент" "LLM"). Of equally close ones (Jaccard
+        of stems), the one whose passage is most relevant to the question."""
+        head = _head(term)
+        wanted = frozenset(head)
+        scored = [(len(d.subject) / len(wanted), relevance(d.position), d) for d in self.found
+                  if head and head[0] in d.subject and d.subject <= wanted]
+        return max(scored, key=lambda x: x[:2])[2] if scored else None
