@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 RU = "Сколько лет было автору, когда после возвращения в Минск ему объявили, что он уже слишком стар для программиста?"
 EN = "What score does o1 reach on AIME if it generates 1000 answers and a separate model picks the best one?"
+DEFINE = "Что такое галлюцинации?"
 pytestmark = pytest.mark.real
 
 if os.environ.get("BOT_SKIP_MODEL_TESTS") == "1":
@@ -33,6 +34,7 @@ def answers():
     questions = [
         RU,  # answerable, Russian (lines 190-195: "29 лет это уже не возраст программиста")
         EN,  # answerable, English question about Russian text
+        DEFINE,  # definitional: the text's own «Галлюцинации - это …»
         "Что автор думает о DeepSeek-R1?",  # never mentioned
         "Как приготовить борщ?",  # off-topic
     ]
@@ -73,6 +75,13 @@ def test_english_question_gets_an_english_answer_with_a_citation(answers):
     assert "93" in a["answer"] and a["citations"]
     assert a["timings"]["translate_ms"] > 0  # searched with its Russian translation
     assert all(c["source"] == "gpt-models.txt" for c in a["citations"])
+
+
+def test_a_definitional_question_is_answered_from_the_texts_definition(answers):
+    a = answers[DEFINE]
+    assert not a["refused"], a["answer"]
+    assert "галлюцинац" in a["answer"].lower()
+    assert any(c["quote"].lower().startswith(("галлюцинация - это", "галлюцинации - это")) for c in a["citations"])
 
 
 def test_unmentioned_model_and_off_topic_are_refused(answers):

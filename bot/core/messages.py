@@ -25,8 +25,8 @@ MESSAGES = {
         "en": "The closest sections are: {titles}",
     },
     "empty": {
-        "ru": "Напишите вопрос текстом, например: «Что автор думает о LoRA?»",
-        "en": "Please type a question, for example: “What does the author think about LoRA?”",
+        "ru": "Напишите вопрос текстом, например: «Что такое LoRA?»",
+        "en": "Please type a question, for example: “What is LoRA?”",
     },
     "too_long": {
         "ru": "Вопрос слишком длинный: не больше {limit} символов.",
@@ -65,14 +65,14 @@ MESSAGES = {
             "(А. П. Митасов, Самиздат, 2023–2025): статьи о GPT-моделях и LLM с комментариями автора.\n"
             "Отвечаю только по тексту и всегда показываю цитаты с разделом, датой и строками. "
             "Если в тексте ответа нет, так и скажу.\n"
-            "Спрашивайте по-русски или по-английски, например: «Что автор думает о LoRA?»"
+            "Спрашивайте по-русски или по-английски, например: «Что такое LoRA?»"
         ),
         "en": (
             "I answer questions about «Металоция неведомого. Модуль Г. Гпт-модели» "
             "(A. P. Mitasov, Samizdat, 2023–2025): articles on GPT models and LLMs with the author's comments.\n"
             "I answer only from the text and always show quotes with section, date and line numbers. "
             "If the text has no answer, I say so.\n"
-            "Ask in Russian or English, e.g. “What does the author think about LoRA?”"
+            "Ask in Russian or English, e.g. “What is LoRA?”"
         ),
     },
     # --- admin commands (core/admin.py) ---
