@@ -109,3 +109,29 @@ def test_an_answer_to_what_is_x_must_name_x(core, llm):
     llm.outputs.append(json.dumps({"answer": "LoRA - это способ дообучения большой модели.", "citations": [1]},
                                   ensure_ascii=False))
     assert ask(core, "Что такое LoRA?").text == "LoRA - это способ дообучения большой модели. [1]"
+
+
+def test_a_name_given_after_its_explanation_is_a_definition_too():
+    passages = [
+        _passage(1, "Модель сжимают, уменьшая точность весов - этот процесс называется квантованием, и память падает."),
+        _passage(2, "Правило 30 так называется, потому что 30 - наименьший код."),  # names nothing
+        _passage(3, "Так получают ответ, который часто называют галлюцинацией."),
+        _passage(4, "Галлюцинации - это уверенные, но выдуманные ответы модели."),
+    ]
+    found = Definitions(passages)
+    quantization = found.best("квантование", relevance=lambda pos: 0.0)
+    assert quantization.position == 0 and quantization.named_after
+    assert passages[0].text[quantization.start:].startswith("называется квантованием")
+    assert found.best("правило", relevance=lambda pos: 0.0) is None
+    # Of two definitions as close, «X - это …» wins over a more relevant «… называют X».
+    assert found.best("галлюцинации", relevance=lambda pos: [0, 0, 0.9, 0.1][pos]).position == 3
+
+
+def test_the_excerpt_of_a_named_after_definition_holds_its_explanation(core):
+    text = ("Погода сегодня хорошая. Модель сжимают, уменьшая точность весов. Этот процесс называется "
+            "квантованием. Потом погода испортилась.")
+    passage = _passage(1, text)
+    [d] = Definitions([passage]).found
+    pipeline = core.service.pipeline
+    [window] = pipeline._windows("Что такое квантование?", passage, pipeline.embedder.embed_query("q"), 1, 90, d)
+    assert "уменьшая точность весов" in window and "называется квантованием" in window

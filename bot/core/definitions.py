@@ -2,8 +2,9 @@
 
 Users ask "what is X" first, and retrieval answers it badly: the passages that mention X most
 (a whole section about it) are rarely the one sentence that says what X is («Галлюцинации - это
-<выдумки> модели …»). The text defines its terms in the form «X - это …», so those sentences are
-found once, when the pipeline starts, and a definitional question gets the best one first.
+<выдумки> модели …»). The text defines its terms in the form «X - это …», or explains something
+and then names it («… - этот процесс называется квантованием»), so those sentences are found once,
+when the pipeline starts, and a definitional question gets the best one first.
 """
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ _GENERIC = re.compile(r"^\s*(?:слов\w*|термин\w*|понят\w*|выр�
 _DEFINITION = re.compile(
     r"(?:^|(?<=[.!?:;])\s+|\\{3}\s+|/{4,}\s+|[\"«<()]\s*)"
     r"(?P<subject>[^.!?:;\"«<>()\\/]{2,60}?)(?:\s*\([^()]{1,80}\))?\s+[-—–]\s+это\s+(?P<rest>[^.!?]+)")
+# «… - этот процесс называется квантованием», «Такой приём называется <цепочка рассуждений>»: the
+# name X follows «называется / называют» up to a punctuation mark, the explanation comes before it.
+_NAMING = re.compile(
+    r"\bназыва(?:ется|ются|ют|ли|лся|лась|лось)\s+"
+    r"(?P<subject>[^.!?:;,()\"«»<>\\/]{2,60}?|[\"«<][^\"«»<>]{2,60}[\"»>])\s*(?=[.!?:;,()]|\s[-—–]\s|$)")
 # Words after these qualify X ("галлюцинации у языковых моделей", "Jailbreak в llm"): the term is what precedes them.
 _QUALIFIER = re.compile(r",|\s(?:в|во|на|у|для|по|при|о|об|из|от|с|со|of|in|for|on|with|at|by)\s", re.I)
 
@@ -39,6 +45,7 @@ class Definition:
     position: int  # of the passage in the index
     start: int  # character offset of the defining sentence in the passage text
     subject: frozenset[str]  # stems of X
+    named_after: bool = False  # "… называется X": the explanation is before `start`, not after it
 
 
 def _head(phrase: str) -> list[str]:
@@ -56,24 +63,30 @@ def asked_term(question: str) -> str:
 
 
 class Definitions:
-    """Every «X - это …» sentence of the indexed passages."""
+    """Every «X - это …» and «… называется X» sentence of the indexed passages."""
 
     def __init__(self, passages: list[Passage]) -> None:
         self.found: list[Definition] = []
         for pos, p in enumerate(passages):
             for m in _DEFINITION.finditer(p.text):
-                named = m.group("subject").split(",")[-1]
-                subject = frozenset(_head(named))
-                if subject and len(named.split()) <= MAX_TERM_WORDS and len(m.group("rest").split()) >= 3:
-                    self.found.append(Definition(pos, m.start("subject"), subject))
+                if len(m.group("rest").split()) >= 3:
+                    self._add(pos, m.start("subject"), m.group("subject").split(",")[-1])
+            for m in _NAMING.finditer(p.text):
+                self._add(pos, m.start(), m.group("subject").strip("\"«»<>"), named_after=True)
+
+    def _add(self, position: int, start: int, named: str, named_after: bool = False) -> None:
+        subject = frozenset(_head(named))
+        if subject and len(named.split()) <= MAX_TERM_WORDS:
+            self.found.append(Definition(position, start, subject, named_after))
 
     def best(self, term: str, relevance: Callable[[int], float]) -> Definition | None:
         """The closest definition of the term: its subject names the term's head word and nothing
         but the term's words ("Галлюцинация" defines "галлюцинации LLM"; "Языковая модель" does not
         define "джейлбрейк языковой модели", nor "LLM Агент" "LLM"). Of equally close ones (Jaccard
-        of stems), the one whose passage is most relevant to the question."""
+        of stems), a «X - это …» one, which says it all in one place, then the one whose passage is
+        most relevant to the question."""
         head = _head(term)
         wanted = frozenset(head)
-        scored = [(len(d.subject) / len(wanted), relevance(d.position), d) for d in self.found
+        scored = [(len(d.subject) / len(wanted), not d.named_after, relevance(d.position), d) for d in self.found
                   if head and head[0] in d.subject and d.subject <= wanted]
-        return max(scored, key=lambda x: x[:2])[2] if scored else None
+        return max(scored, key=lambda x: x[:3])[3] if scored else None

@@ -86,7 +86,7 @@ class Request:
     coverage: dict[str, float] = field(default_factory=dict)  # passage id → IDF-weighted share of `about`
     cited_floor: float = 0.0  # the least coverage of a passage an answer may be credited to
     term: str = ""  # X of a "что такое X?" question (of an English question's translation)
-    definition: Definition | None = None  # the text's own «X - это …»
+    definition: Definition | None = None  # the text's own «X - это …» or «… называется X»
     excerpts: list[Excerpt] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     t0: float = field(default_factory=time.perf_counter)
@@ -186,11 +186,11 @@ class AnswerPipeline:
     # --- steps -----------------------------------------------------------------------------
 
     def _windows(self, question: str, passage: Passage, qvec: np.ndarray, count: int = 1,
-                 limit: int = WINDOW_CHARS, focus: int | None = None) -> list[str]:
+                 limit: int = WINDOW_CHARS, definition: Definition | None = None) -> list[str]:
         """Up to `count` non-overlapping excerpts of the passage, in text order: each is a sentence
         related to the question, widened by its neighbours up to `limit` characters, since the answer is
-        often the sentence next to the one that shares the question's words. The sentence at
-        character `focus` (a definition), if given, comes first."""
+        often the sentence next to the one that shares the question's words. The sentence of a
+        `definition` in the passage, if given, comes first."""
         text = passage.text
         spans = [sp for sp in _units(text) if any(ch.isalnum() for ch in text[sp[0]:sp[1]])] or [(0, len(text))]
         wanted = set(stems(question))
@@ -202,9 +202,9 @@ class AnswerPipeline:
             sims = self.embedder.embed_passages([text[a:b][:limit] for a, b in candidates]) @ qvec
             centres = [int(np.argmax(sims))]
         taken: list[tuple[int, int]] = []
-        if focus is not None:  # a definition, and what follows it
-            taken.append(_widen(spans, next((i for i, (_, b) in enumerate(spans) if b > focus), len(spans) - 1),
-                                taken, limit, back=False))
+        if definition:  # «X - это …» and what follows it; «… называется X» and the sentences around it
+            at = next((i for i, (_, b) in enumerate(spans) if b > definition.start), len(spans) - 1)
+            taken.append(_widen(spans, at, taken, limit, back=definition.named_after))
         for best in centres:
             if len(taken) == count:
                 break
@@ -337,7 +337,7 @@ class AnswerPipeline:
         defined = req.definition and self.index.passages[req.definition.position].id
         quotes = [(h, q) for h, c, limit in zip(result.hits, counts, limits)
                   for q in self._windows(req.about, h.passage, result.query_vector, c, limit,
-                                         req.definition.start if h.passage.id == defined else None)]
+                                         req.definition if h.passage.id == defined else None)]
         return [Excerpt(i + 1, h, q) for i, (h, q) in enumerate(quotes)]
 
     def _generate(self, req: Request, on_partial, check) -> str:
