@@ -43,9 +43,9 @@ _QUALIFIER = re.compile(r",|\s(?:в|во|на|у|для|по|при|о|об|из
 @dataclass(frozen=True)
 class Definition:
     position: int  # of the passage in the index
-    start: int  # character offset of the defining sentence in the passage text
+    start: int  # character offset in the passage text of X («X - это …») or of «называется» («… называется X»)
     subject: frozenset[str]  # stems of X
-    named_after: bool = False  # "… называется X": the explanation is before `start`, not after it
+    named_after: bool = False  # «… называется X»: the explanation is around `start`, not after it
 
 
 def _head(phrase: str) -> list[str]:
