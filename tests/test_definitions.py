@@ -43,6 +43,7 @@ def test_a_definition_names_the_term_and_nothing_else():
         _passage(3, "Галлюцинация - это когда LLM выдаёт информацию, которой нет в контексте."),
         _passage(4, "RAG (Retrieval Augmented Generation) - это метод работы с большими языковыми моделями."),
         _passage(5, "Большие языковые модели - это хорошо."),  # "это хорошо" defines nothing
+        _passage(6, "Так и есть. In-context learning означает, что модель учится на примерах из контекста."),
     ]
     found = Definitions(passages)
 
@@ -58,6 +59,7 @@ def test_a_definition_names_the_term_and_nothing_else():
     assert defined("галлюцинациями LLM") == "Галлюцинация"
     assert defined("RAG").startswith("RAG (Retrieval")
     assert defined("большие языковые модели") is None
+    assert passages[found.best("in-context learning", relevance=lambda pos: 0.0).position].id == "x:6"
 
 
 def test_of_equally_close_definitions_the_most_relevant_passage_wins():
