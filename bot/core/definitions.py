@@ -84,8 +84,8 @@ class Definitions:
         """The closest definition of the term: its subject names the term's head word and nothing
         but the term's words ("Галлюцинация" defines "галлюцинации LLM"; "Языковая модель" does not
         define "джейлбрейк языковой модели", nor "LLM Агент" "LLM"). Of equally close ones (Jaccard
-        of stems), a «X - это …» one, which says it all in one place, then the one whose passage is
-        most relevant to the question."""
+        of stems), one that starts with X («X - это …», «X означает …») and so says it all in one
+        place, then the one whose passage is most relevant to the question."""
         head = _head(term)
         wanted = frozenset(head)
         scored = [(len(d.subject) / len(wanted), not d.named_after, relevance(d.position), d) for d in self.found
