@@ -243,8 +243,9 @@ class AnswerPipeline:
         if INJECTION.search(asked):
             return self._refuse(req, "injection"), []
         unknown = unknown_terms(asked, self.vocab)
-        if not unknown and req.cyrillic and self._never_named(term := asked_term(asked)):
-            unknown = [term]
+        req.term = asked_term(asked) if req.cyrillic else ""  # an English question's: from its translation
+        if not unknown and self._never_named(req.term):
+            unknown = [req.term]
         if unknown:
             return self._refuse(req, "unknown_entity", names=", ".join(f"«{x}»" for x in unknown[:3])), []
         req.extra = followup_context(asked, history)
@@ -285,7 +286,10 @@ class AnswerPipeline:
         req.about = f"{context} {req.asked}".strip()  # a follow-up is about the previous question too
         # How much of the question (its Russian words: the translation of an English one) a passage covers.
         words = req.about if req.cyrillic else context
-        req.term = asked_term(req.asked if req.cyrillic else russian)
+        if russian:
+            req.term = asked_term(russian)
+            if self._never_named(req.term):  # checked like a Russian question's, once there are Russian words
+                return None
         req.definition = self._definition(req.term, result)
         req.coverage = {h.passage.id: self.weights.coverage(words, self.index.by_id[h.passage.id])
                         for h in result.hits}
@@ -293,8 +297,6 @@ class AnswerPipeline:
             gate, req.cited_floor = MIN_COVERAGE, MIN_CITED_COVERAGE
         else:  # without a translation (turned off) there are no Russian words to measure
             gate = req.cited_floor = MIN_TRANSLATED_COVERAGE if russian else 0.0
-        if russian and self._never_named(req.term):
-            return None
         # A definition of what was asked is about the question whatever its words' coverage.
         return result if req.definition or max(req.coverage.values()) >= gate else None
 
@@ -310,7 +312,7 @@ class AnswerPipeline:
         becomes the first hit."""
         if not term:
             return None
-        sims = self.retriever.similarities(result.query_vector)
+        sims = result.similarities
         found = self.definitions.best(term, lambda pos: float(sims[pos]))
         if found:
             passage = self.index.passages[found.position]

@@ -38,6 +38,7 @@ class SearchResult:
     query: str
     hits: list[Hit]
     query_vector: np.ndarray
+    similarities: np.ndarray  # cosine of the question with every passage, by position
     embed_ms: float
     search_ms: float
 
@@ -119,4 +120,4 @@ class Retriever:
         hits = [Hit(self.index.passages[pos], fused[pos], float(sims[pos]), kw_rank.get(pos), dense_rank.get(pos))
                 for pos in order]
         t2 = time.perf_counter()
-        return SearchResult(question, hits, vector, (t1 - t0) * 1000, (t2 - t1) * 1000)
+        return SearchResult(question, hits, vector, sims, (t1 - t0) * 1000, (t2 - t1) * 1000)
