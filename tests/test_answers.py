@@ -9,6 +9,7 @@ import re
 import pytest
 
 from bot.core.names import Vocabulary, has_figure, named_terms, unknown_terms
+from bot.core.pipeline import Request
 from bot.core.service import Asker
 from bot.core.text import is_question
 from bot.core.verify import ModelOutput, parse_output, partial_answer, verify
@@ -112,6 +113,7 @@ def test_named_terms_and_vocabulary():
     assert unknown_terms("Что автор думает о DeepSeek-R1 и LoRA?", vocab) == ["DeepSeek-R1"]
     assert unknown_terms("What did Wolfram say about GPT-4?", vocab) == []  # transliterated name
     assert unknown_terms("What about GPT-5?", vocab) == ["GPT-5"]
+    assert named_terms("What did T9 guess on late-1990s phones?") == ["T9"]  # a date is not a name
 
 
 # --- the pipeline through the answer service -------------------------------------------------
@@ -173,6 +175,14 @@ def test_a_picked_sentence_without_a_figure_does_not_answer_how_much(core, llm):
     assert ask(core, "Сколько памяти занимает адаптер LoRA?").refused
     llm.outputs.append(out("LoRA экономит память в тысячу раз.", [1]))
     assert not ask(core, "Что можно делать с адаптерами LoRA?").refused  # no quantity asked: the pick stands
+
+
+def test_an_articles_byline_is_never_quoted_as_an_answer():
+    req = Request("Как автор справлялся с деградацией модели?", "Как автор справлялся с деградацией модели?", "ru", None)
+    req.about = req.asked
+    assert not req.quotable("Автор: alexwortega (Alex wortega) https://habr.com/ru/articles/787894/.")
+    assert req.quotable("Модели имеют свойство тупеть после обучения в лоб.")
+    assert not req.quotable("Как автор справлялся с деградацией модели?")  # adds nothing to the question
 
 
 def test_translation_can_be_turned_off(core, llm):

@@ -97,6 +97,13 @@ def test_an_english_question_for_a_term_never_named_is_refused_after_its_transla
     assert llm.translated == [question] and llm.prompts == []
 
 
+def test_a_half_translated_term_is_not_judged_never_named(core, llm):
+    question = "What is the key-value cache of a LoRA model?"
+    llm.translations[question] = "Что такое KV-кэш модели LoRA?"  # the model's half-translation
+    ask(core, question)
+    assert llm.prompts  # searched and answered, not refused as a term the text never names
+
+
 def test_a_russian_question_with_a_long_english_term_is_russian():
     assert language("Что означает in-context learning?") == "ru"
     assert language("What does «ГПТэшка» mean?") == "en"

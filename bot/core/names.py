@@ -24,6 +24,8 @@ _COMMON_EN = frozenset("""what who whom whose which why how when where does did 
 should will tell explain describe give list name according compare summarize summarise please i ai llm llms gpt
 english russian text author article section january february march april may june july august september
 october november december""".split())
+# "late-1990s", "mid-2023": a date, not a versioned name.
+_DATE = re.compile(r"^(?:early|mid|late|pre|post)-\d{2,4}s?$", re.I)
 
 
 def _skeleton(word: str) -> str:
@@ -91,13 +93,14 @@ def named_terms(text: str) -> list[str]:
     In Cyrillic text: Latin words, and capitalised words that do not start a sentence. In English
     text capitals are everywhere ("What does the Author…"), so only CamelCase ("DeepSeek"),
     letters with digits ("GPT-5", "R1") and acronyms ("RLHF") count. Tokens that start with a digit
-    ("3-grams", "4-bit", "2.0") are quantities, checked as numbers elsewhere."""
+    ("3-grams", "4-bit", "2.0") are quantities, checked as numbers elsewhere; "late-1990s" is a date."""
     cyrillic_text = has_cyrillic(text)
     out = []
     for m in TOKEN.finditer(text):
         tok = m.group(0)
         low = tok.lower()
-        if low in STOP_RU or low in STOP_EN or low in _COMMON_EN or len(tok) < 2 or tok[0].isdigit():
+        if (low in STOP_RU or low in STOP_EN or low in _COMMON_EN or len(tok) < 2 or tok[0].isdigit()
+                or _DATE.match(tok)):
             continue
         camel = any(c.isupper() for c in tok[1:]) and any(c.islower() for c in tok)
         has_digit = any(c.isdigit() for c in tok)

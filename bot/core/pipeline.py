@@ -28,7 +28,8 @@ from .prompts import (EXCERPT, LANGUAGE_NAMES, ONE_LINE_GRAMMAR, PICK_PROMPT, PI
 from .relevance import TermWeights
 from .retrieval import Hit, Retriever, SearchResult
 from .service import Turn
-from .text import content_words, has_cyrillic, is_question, language, sentences, stems, strip_markup
+from .text import (content_words, has_cyrillic, is_question, language, mixed_script, sentences, stems,
+                   strip_markup)
 from .verify import ModelOutput, Verdict, parse_output, partial_answer, verify
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ TRANSLATION_TOKENS = 60  # ~190 Russian characters; a longer question's tail mat
 TOP_WINDOW_CHARS = 450  # ~140 tokens
 WINDOW_CHARS = 250
 UNIT_CHARS = 165  # a longer sentence is split at line marks
+# A quoted article's bibliographic header («Автор: nick (Real Name) https://…»): it says who wrote the
+# article and answers nothing asked about it, so it is never quoted as an answer.
+_BYLINE = re.compile(r"\bАвтор(?: оригинала)?:\s")
 _FOLLOWUP = re.compile(
     r"^\s*(а|и|но|ещ[её]|почему|зачем|а как|what else|and|why|how so|what about)\b"
     r"|\b(он|она|оно|они|его|е[её]|их|этот|это|этого|эту|эти|этом|тот|там|he|she|it|they|this|that|his|her|their)\b",
@@ -99,9 +103,10 @@ class Request:
     def about_stems(self) -> set[str]:
         return set(stems(self.about))
 
-    def says_more(self, sentence: str) -> bool:
-        """Does the sentence have a word that the question, with its context, has not?"""
-        return bool(set(stems(sentence)) - self.about_stems)
+    def quotable(self, sentence: str) -> bool:
+        """Could the sentence, quoted alone, answer the question? It must have a word that the
+        question, with its context, has not, and not be an article's byline."""
+        return bool(set(stems(sentence)) - self.about_stems) and not _BYLINE.search(sentence)
 
     @property
     def for_model(self) -> str:
@@ -303,9 +308,11 @@ class AnswerPipeline:
     def _never_named(self, term: str) -> bool:
         """Does the text never use the first word of the term asked about ("Что такое федеративное
         обучение?")? It cannot define what it never names. Only the first word: the words after it
-        are often the user's own qualifiers ("галлюцинации нейросеток")."""
+        are often the user's own qualifiers ("галлюцинации нейросеток"). A word that mixes Cyrillic and
+        Latin letters is a translation's half-translated term («KV-кэш» for the text's "KV-cache"), not
+        the user's: it is not judged."""
         words = content_words(term)
-        return bool(words) and not self.vocab.knows(words[0])
+        return bool(words) and not self.vocab.knows(words[0]) and not mixed_script(words[0])
 
     def _definition(self, term: str, result: SearchResult) -> Definition | None:
         """The text's definition of the term a "что такое X?" question asks about; its passage
@@ -416,9 +423,9 @@ class AnswerPipeline:
         covered = req.coverage[cited[0].hit.passage.id]
         wanted = req.about_stems
         quote = cited[0].quote
-        copied = [x for x in sentences(parsed.answer) if len(x.split()) >= 3 and x in quote and req.says_more(x)]
+        copied = [x for x in sentences(parsed.answer) if len(x.split()) >= 3 and x in quote and req.quotable(x)]
         # The text's own questions share the most words with a question, and answer nothing.
-        candidates = [x for x in sentences(quote) if req.says_more(x) and not is_question(x)]
+        candidates = [x for x in sentences(quote) if req.quotable(x) and not is_question(x)]
         if copied and covered >= req.cited_floor:
             best = copied[0]
         elif req.lang == "en" and candidates and covered >= MIN_EXTRACT_COVERAGE:
@@ -433,7 +440,7 @@ class AnswerPipeline:
         """The model answered but nothing it wrote passed verification: let it pick, by number, the
         excerpt sentence that answers the question (a few tokens), and quote that sentence."""
         options = [(e, x) for e in req.excerpts if req.coverage[e.hit.passage.id] >= req.cited_floor
-                   for x in sentences(e.quote) if len(x.split()) >= 3 and req.says_more(x)]
+                   for x in sentences(e.quote) if len(x.split()) >= 3 and req.quotable(x)]
         if not options:
             return None
         listing = "\n".join(f"[{k}] {x}" for k, (_, x) in enumerate(options, 1))

@@ -82,6 +82,10 @@ def has_cyrillic(text: str) -> bool:
     return bool(_CYR.search(text))
 
 
+def mixed_script(word: str) -> bool:
+    return bool(_CYR.search(word) and _LAT.search(word))
+
+
 def language(text: str) -> str:
     """'ru' when at least as many words are Cyrillic as Latin, else 'en'. Words, not letters: "Что
     означает in-context learning?" is a Russian question with a long English term."""
