@@ -17,7 +17,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.core.index import build_index
-from bot.core.prompts import PICK_PROMPT, TRANSLATE_PROMPT
+from bot.core.prompts import BACK_TRANSLATE_PROMPT, PICK_PROMPT, TRANSLATE_PROMPT
 from bot.core.text import stems
 
 DATA = Path(__file__).parent / "data"
@@ -64,6 +64,8 @@ class ScriptedLLM:
         self.translated: list[str] = []  # questions the pipeline asked to translate
         self.pick = ""  # when asked to pick a sentence: the first one containing this, else 0 (none)
         self.pick_prompts: list[str] = []
+        self.back_translations: dict[str, str] = {}  # English answer sentence → its Russian; unknown ones come back as is
+        self.back_translated: list[str] = []
         self.delay_s = delay_s
 
     def generate(self, system, user, *, grammar, max_tokens, on_text=None, cancel=None) -> str:
@@ -71,6 +73,9 @@ class ScriptedLLM:
             question = user.removeprefix('"').removesuffix('" ->')
             self.translated.append(question)
             return self.translations.get(question, question)
+        if system == BACK_TRANSLATE_PROMPT:
+            self.back_translated.append(user)
+            return self.back_translations.get(user, user)
         if system == PICK_PROMPT:
             self.pick_prompts.append(user)
             listed = _EXCERPT.findall(user)  # "[k] sentence" lines, like the excerpts

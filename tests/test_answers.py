@@ -9,6 +9,7 @@ import re
 import pytest
 
 from bot.core.names import Vocabulary, has_figure, named_terms, unknown_terms
+import bot.core.pipeline as pipeline_module
 from bot.core.pipeline import Request
 from bot.core.service import Asker
 from bot.core.text import is_question
@@ -190,6 +191,37 @@ def test_translation_can_be_turned_off(core, llm):
     llm.outputs.append(out("An adapter takes about 20 megabytes.", [1]))
     ask(core, "How much memory does one LoRA adapter take for a 7B model?")
     assert llm.translated == [] and len(llm.prompts) == 1  # answered from the English words alone
+
+
+def test_english_sentences_stay_only_if_their_back_translation_is_in_the_passage(core, llm, monkeypatch):
+    # The hash embedder cannot compare languages: let every sentence pass the cross-language check.
+    monkeypatch.setattr(pipeline_module, "verify", lambda *a, **kw: verify(*a, **{**kw, "similarity": lambda s, n: 0.99}))
+    question = "How much memory does a LoRA adapter take?"
+    llm.translations[question] = "Сколько памяти занимает адаптер LoRA?"
+    supported = "A LoRA adapter for a 7B model takes about 20 megabytes."
+    invented = "LoRA adapters need a cluster of graphics cards and weeks of training."
+    llm.back_translations = {supported: "Адаптер LoRA для модели на 7 миллиардов параметров занимает около 20 мегабайт.",
+                             invented: "Адаптерам LoRA нужен кластер видеокарт и недели обучения."}
+    llm.outputs.append(out(f"{supported} {invented}", [1]))
+    answer = ask(core, question)
+    assert answer.text == f"{supported} [1]" and llm.back_translated == [supported, invented]
+    core.service.pipeline.back_translate = False  # the setting off: both stand
+    llm.outputs.append(out(f"{supported} {invented}", [1]))
+    assert invented in ask(core, question).text
+
+
+def test_an_english_answer_keeps_its_first_two_sentences_that_pass(core, llm, monkeypatch):
+    monkeypatch.setattr(pipeline_module, "verify", lambda *a, **kw: verify(*a, **{**kw, "similarity": lambda s, n: 0.99}))
+    question = "What is LoRA?"
+    llm.translations[question] = "Что такое LoRA?"
+    said = ["LoRA is a way to fine-tune a big model.", "Only small low-rank matrices are trained.",
+            "The original weights of the model stay frozen."]
+    llm.back_translations = dict(zip(said, ["LoRA - это способ дообучения большой модели.",
+                                            "Обучаются только маленькие матрицы низкого ранга.",
+                                            "Исходные веса модели остаются замороженными."]))
+    llm.outputs.append(out(" ".join(said), [1]))
+    answer = ask(core, question)
+    assert answer.text == f"{said[0]} [1] {said[1]} [1]" and llm.back_translated == said[:2]
 
 
 def test_english_question_answered_in_russian_falls_back_to_a_framed_quote(core, llm):

@@ -23,8 +23,8 @@ from .index import LoadedIndex
 from .llm import LLM
 from .messages import t
 from .names import Vocabulary, has_figure, unknown_terms
-from .prompts import (EXCERPT, LANGUAGE_NAMES, ONE_LINE_GRAMMAR, PICK_PROMPT, PICK_USER, SYSTEM_PROMPT,
-                      TRANSLATE_PROMPT, TRANSLATE_USER, USER_PROMPT, answer_grammar, pick_grammar)
+from .prompts import (BACK_TRANSLATE_PROMPT, EXCERPT, LANGUAGE_NAMES, ONE_LINE_GRAMMAR, PICK_PROMPT, PICK_USER,
+                      SYSTEM_PROMPT, TRANSLATE_PROMPT, TRANSLATE_USER, USER_PROMPT, answer_grammar, pick_grammar)
 from .relevance import TermWeights
 from .retrieval import Hit, Retriever, SearchResult
 from .service import Turn
@@ -46,6 +46,16 @@ MIN_CITED_COVERAGE = 0.15
 # English question gets this one lower bar in place of both above.
 MIN_TRANSLATED_COVERAGE = 0.12
 MIN_EXTRACT_COVERAGE = 0.4  # for answering an English question with a verbatim sentence when the model's words fail
+# An English answer sentence of at least BACK_CHECK_WORDS words is kept only if this share of its Russian
+# back-translation's word stems occurs in its passage. Measured on the English answers of both question
+# sets: the made-up sentences the cross-language check let through scored 0.08-0.44, supported ones
+# mostly 0.5-1.0. Shorter sentences ("TypeScript with Electron") carry only names and numbers, checked already.
+MIN_BACK_TRANSLATED_SUPPORT = 0.5
+BACK_CHECK_WORDS = 5
+# Each round trip costs ~2-5 s on 2 cores (development set: English whole-answer p95 20 -> 39 s with
+# every sentence checked), and the prompt asks for one or two sentences: an English answer keeps its
+# first two that pass.
+MAX_ENGLISH_SENTENCES = 2
 # Attempts to change the bot's rules; the model never sees them.
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompts?|directions?)\b"
@@ -175,7 +185,7 @@ def followup_context(question: str, history: list[Turn]) -> str:
 class AnswerPipeline:
     def __init__(self, index: LoadedIndex, embedder: Embedder, llm: LLM, *, passages: int = 3,
                  max_tokens: int = 120, retriever: Retriever | None = None,
-                 min_match: float = MIN_DENSE_MATCH, translate: bool = True) -> None:
+                 min_match: float = MIN_DENSE_MATCH, translate: bool = True, back_translate: bool = True) -> None:
         self.index = index
         self.embedder = embedder
         self.llm = llm
@@ -183,6 +193,7 @@ class AnswerPipeline:
         self.max_tokens = max_tokens
         self.min_match = min_match
         self.translate = translate
+        self.back_translate = back_translate
         self.retriever = retriever or Retriever(index, embedder)
         self.vocab = Vocabulary([p.text for p in index.passages] + [p.section for p in index.passages])
         self.weights = TermWeights(index.passages)
@@ -262,8 +273,13 @@ class AnswerPipeline:
         req.timings["sources_ms"] = (time.perf_counter() - req.t0) * 1000
 
         check = self._checker(req)
-        parsed = parse_output(self._generate(req, on_partial, check))
+        # A draft never shows what the final answer drops, and English sentences are back-translated only
+        # once the model is done: an English answer is shown whole.
+        stream = None if req.lang == "en" and self.back_translate else on_partial
+        parsed = parse_output(self._generate(req, stream, check))
         verdict = check(parsed) if parsed else None
+        if verdict and req.lang == "en" and self.back_translate:
+            self._back_check(req, verdict)
         if verdict:
             for sentence, why in verdict.dropped:
                 log.info("dropped answer sentence (%s): %r", why, sentence[:120])
@@ -406,6 +422,29 @@ class AnswerPipeline:
             return verdict
 
         return check
+
+    def _back_check(self, req: Request, verdict: Verdict) -> None:
+        """Drop the English sentences whose Russian back-translation is not in the passage they are
+        credited to (the word-level check a Russian answer sentence gets); keep the first
+        MAX_ENGLISH_SENTENCES that pass."""
+        by_n = {e.n: e for e in req.excerpts}
+        t0 = time.perf_counter()
+        kept = []
+        for sentence, n in verdict.sentences:
+            if len(kept) == MAX_ENGLISH_SENTENCES:
+                verdict.dropped.append((sentence, "the answer has its sentences already"))
+                continue
+            if len(sentence.split()) >= BACK_CHECK_WORDS:
+                russian = self.llm.generate(BACK_TRANSLATE_PROMPT, sentence, grammar=ONE_LINE_GRAMMAR,
+                                            max_tokens=self.max_tokens, cancel=req.cancel)
+                words = set(stems(russian))
+                have = self.weights.stems[self.index.by_id[by_n[n].hit.passage.id]]
+                if words and len(words & have) < MIN_BACK_TRANSLATED_SUPPORT * len(words):
+                    verdict.dropped.append((sentence, f"its back-translation is not in its passage: {russian!r}"))
+                    continue
+            kept.append((sentence, n))
+        verdict.sentences = kept
+        req.timings["back_translate_ms"] = (time.perf_counter() - t0) * 1000
 
     def _extract(self, req: Request, parsed: ModelOutput) -> Answer | None:
         """The model pointed at an excerpt but wrote nothing verifiable: answer with one of the

@@ -35,6 +35,10 @@ Example: "How many parameters does GPT-3 have?" -> "Сколько параме�
 """
 TRANSLATE_USER = '"{question}" ->'
 
+# English answer sentences are checked across languages by meaning alone, which lets made-up sentences
+# through; each is translated back into Russian and checked word by word against its passage.
+BACK_TRANSLATE_PROMPT = """You are a translator. Translate the user's English sentence into Russian. Reply with the Russian sentence on one line. Keep names and numbers as written."""
+
 # A second chance when the model's own answer fails verification: it only picks, by number, the
 # excerpt sentence that answers the question, and that sentence is quoted verbatim.
 PICK_PROMPT = """You find the sentence that answers a question. The user gives numbered sentences from a text, then the question.
