@@ -316,6 +316,22 @@ def test_streaming_drafts_reach_the_caller(core):
     assert answer.text.startswith(drafts[-1][:20])
 
 
+def test_an_english_answer_is_not_streamed_before_its_round_trip(core, llm, monkeypatch):
+    monkeypatch.setattr(pipeline_module, "verify", lambda *a, **kw: verify(*a, **{**kw, "similarity": lambda s, n: 0.99}))
+    question = "How much memory does a LoRA adapter take?"
+    llm.translations[question] = "Сколько памяти занимает адаптер LoRA?"
+    said = "A LoRA adapter for a 7B model takes about 20 megabytes."
+    llm.back_translations[said] = "Адаптер LoRA для модели на 7 миллиардов параметров занимает около 20 мегабайт."
+    drafts = []
+    llm.outputs.append(out(said, [1]))
+    assert said in ask(core, question, on_partial=drafts.append).text
+    assert drafts == []  # answered, yet no draft was shown before the round trip
+    core.service.pipeline.back_translate = False
+    llm.outputs.append(out(said, [1]))
+    ask(core, question, on_partial=drafts.append)
+    assert drafts  # without the round trip a verified sentence streams as before
+
+
 def test_follow_up_uses_the_previous_question(core, llm):
     first = ask(core, "Что такое галлюцинации модели?")
     assert not first.refused

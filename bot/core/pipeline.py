@@ -52,9 +52,9 @@ MIN_EXTRACT_COVERAGE = 0.4  # for answering an English question with a verbatim 
 # mostly 0.5-1.0. Shorter sentences ("TypeScript with Electron") carry only names and numbers, checked already.
 MIN_BACK_TRANSLATED_SUPPORT = 0.5
 BACK_CHECK_WORDS = 5
-# Each round trip costs ~2-5 s on 2 cores (development set: English whole-answer p95 20 -> 39 s with
-# every sentence checked), and the prompt asks for one or two sentences: an English answer keeps its
-# first two that pass.
+# Round trips cost an English answer that needs them p50 4.6 s on 2 cores (development set; English
+# whole-answer p95 20 -> 39 s with every sentence checked), and the prompt asks for one or two
+# sentences: an English answer keeps its first two that pass.
 MAX_ENGLISH_SENTENCES = 2
 # Attempts to change the bot's rules; the model never sees them.
 INJECTION = re.compile(
@@ -275,10 +275,10 @@ class AnswerPipeline:
         check = self._checker(req)
         # A draft never shows what the final answer drops, and English sentences are back-translated only
         # once the model is done: an English answer is shown whole.
-        stream = None if req.lang == "en" and self.back_translate else on_partial
-        parsed = parse_output(self._generate(req, stream, check))
+        round_trip = req.lang == "en" and self.back_translate
+        parsed = parse_output(self._generate(req, None if round_trip else on_partial, check))
         verdict = check(parsed) if parsed else None
-        if verdict and req.lang == "en" and self.back_translate:
+        if verdict and round_trip:
             self._back_check(req, verdict)
         if verdict:
             for sentence, why in verdict.dropped:
