@@ -44,7 +44,8 @@ class Core:
         retriever = Retriever.from_settings(index, self.embedder, s.retrieval)
         return AnswerPipeline(index, self.embedder, self.llm, passages=s.answer.passages,
                               max_tokens=s.llm.max_tokens, retriever=retriever, min_match=s.answer.min_dense_match,
-                              translate=s.answer.translate_questions, back_translate=s.answer.back_translate_answers)
+                              translate=s.answer.translate_questions, back_translate=s.answer.back_translate_answers,
+                              top_chars=s.answer.top_passage_chars)
 
     def passage(self, passage_id: str):
         index = self.index

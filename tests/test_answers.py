@@ -293,6 +293,21 @@ def test_a_passage_gives_up_to_two_separate_excerpts_in_text_order(core):
     assert all(w in text for w in two) and not set(two[0].split(". ")) & set(two[1].split(". "))
 
 
+def test_a_russian_top_passage_is_given_whole_and_quoted_where_the_answer_is(core, llm, monkeypatch):
+    # The fixture's passages are shorter than the real quote size; a smaller one shows the difference.
+    monkeypatch.setattr(pipeline_module, "TOP_WINDOW_CHARS", 110)
+    llm.outputs.append(out("Метод позволяет держать много адаптеров для одной базовой модели.", [1]))
+    answer = ask(core, "Какие матрицы обучаются при дообучении LoRA?")
+    assert "матрицы низкого ранга" in llm.prompts[-1] and "много адаптеров" in llm.prompts[-1]
+    assert not answer.refused and len(answer.citations) == 1
+    quote = answer.citations[0].quote
+    assert "много адаптеров" in quote and "матрицы" not in quote and len(quote) <= 110
+    assert quote in core.index.passages[core.index.by_id[answer.citations[0].passage_id]].text
+    core.service.pipeline.top_chars = 110  # answer.top_passage_chars: the question's sentences only
+    ask(core, "Какие матрицы обучаются при дообучении LoRA?", asker=Asker("test", "chat-2", "user-1"))
+    assert "матрицы низкого ранга" in llm.prompts[-1] and "много адаптеров" not in llm.prompts[-1]
+
+
 def test_english_question_is_searched_with_its_russian_translation(core, llm):
     question = "How much memory does one adapter take for a 7B model?"
     llm.outputs.append(out("An adapter takes about 20 megabytes.", [1]))

@@ -10,7 +10,7 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -66,11 +66,17 @@ INJECTION = re.compile(
 QUANTITY = re.compile(r"\bhow (many|much|big|large)\b|\bwhat year\b|\bсколько\b|\bв каком году\b", re.I)
 _LINE_MARK = re.compile(r"(?<=\s)(?:\\{3}|/{4,})(?=\s)")  # quoted (\\\) and comment (////) line prefixes
 TRANSLATION_TOKENS = 60  # ~190 Russian characters; a longer question's tail matters little for search
-# An excerpt shown to the model (and quoted back): the top passage, likeliest to hold the answer, gets
-# more room (development set: gold lines in the excerpts for 27 Russian questions of 35, not 25 with
-# 330 characters each, for ~60 characters more in all).
+# An excerpt as quoted back, and as the model sees an English question's passages: the top passage,
+# likeliest to hold the answer, gets more room (development set: gold lines in the excerpts for 27
+# Russian questions of 35, not 25 with 330 characters each, for ~60 characters more in all).
 TOP_WINDOW_CHARS = 450  # ~140 tokens
 WINDOW_CHARS = 250
+# The model sees a Russian question's top passage whole, up to `top_chars` (setting
+# answer.top_passage_chars, 1300 characters by default, ~400 tokens; 90 % of passages are shorter):
+# the sentences a reworded question's words pick miss its answer. 450 characters → whole passage, Russian
+# questions: gold lines in the excerpts 30 → 33 of 41 (development set), 18 → 24 of 38 (held-out); answers
+# citing them 29 → 30 and 22 → 23, their quotes on them 28 → 29 and 14 → 18; first token p50 +2.5 s on 2 cores.
+# The quote is then narrowed to what the answer takes from the passage.
 UNIT_CHARS = 165  # a longer sentence is split at line marks
 # A quoted article's bibliographic header («Автор: nick (Real Name) https://…»): it says who wrote the
 # article and answers nothing asked about it, so it is never quoted as an answer.
@@ -85,7 +91,12 @@ _FOLLOWUP = re.compile(
 class Excerpt:
     n: int
     hit: Hit
-    quote: str  # consecutive sentences of the passage (≤ TOP_WINDOW_CHARS), verbatim
+    quote: str  # consecutive sentences of the passage (≤ TOP_WINDOW_CHARS), verbatim; quoted back
+    text: str = ""  # what the model sees, when more than the quote: the sentences around it, verbatim
+
+    @property
+    def given(self) -> str:
+        return self.text or self.quote
 
 
 @dataclass
@@ -153,6 +164,42 @@ def _widen(spans: list[tuple[int, int]], best: int, taken: list[tuple[int, int]]
     return lo, hi
 
 
+def _spans(text: str) -> list[tuple[int, int]]:
+    """The units of `text` that have a word or a figure (the whole text if none has)."""
+    return [sp for sp in _units(text) if any(ch.isalnum() for ch in text[sp[0]:sp[1]])] or [(0, len(text))]
+
+
+def _by_shared_words(text: str, spans: list[tuple[int, int]], about: str) -> list[int]:
+    """Indices of the units that share a word stem with `about`, most shared first (long units
+    slightly penalised)."""
+    wanted = set(stems(about))
+    scores = [len(wanted & set(stems(text[a:b]))) / (1 + (b - a) / 2000) for a, b in spans]
+    return sorted((i for i, x in enumerate(scores) if x > 0), key=lambda i: -scores[i])
+
+
+def _cut(text: str, spans: list[tuple[int, int]], lo: int, hi: int, limit: int) -> str:
+    """Units lo..hi of the text; of one very long unit, its start, cut at a word boundary."""
+    a, b = spans[lo][0], spans[hi][1]
+    if b - a > limit:
+        b = a + max(text.rfind(" ", a, a + limit) - a, limit // 2)
+    return text[a:b].strip()
+
+
+def _narrowed(text: str, about: str, limit: int) -> str | None:
+    """The unit of `text` that shares the most words with `about`, widened by its neighbours up to
+    `limit` characters; None if no unit shares a word."""
+    spans = _spans(text)
+    order = _by_shared_words(text, spans, about)
+    return _cut(text, spans, *_widen(spans, order[0], [], limit), limit) if order else None
+
+
+def _quoted_for(excerpt: Excerpt, said: str) -> Excerpt:
+    """The excerpt as quoted back with an answer: of a longer text the model saw, the sentences that
+    share the most words with what the answer takes from it; else the sentences closest to the question."""
+    quote = excerpt.text and _narrowed(excerpt.text, said, TOP_WINDOW_CHARS)
+    return replace(excerpt, quote=quote) if quote else excerpt
+
+
 def gives_figure(question: str, sentence: str) -> bool:
     """False when the question asks for a quantity or a year and the sentence has no figure."""
     return not QUANTITY.search(question) or has_figure(sentence)
@@ -185,7 +232,8 @@ def followup_context(question: str, history: list[Turn]) -> str:
 class AnswerPipeline:
     def __init__(self, index: LoadedIndex, embedder: Embedder, llm: LLM, *, passages: int = 3,
                  max_tokens: int = 120, retriever: Retriever | None = None,
-                 min_match: float = MIN_DENSE_MATCH, translate: bool = True, back_translate: bool = True) -> None:
+                 min_match: float = MIN_DENSE_MATCH, translate: bool = True, back_translate: bool = True,
+                 top_chars: int = 1300) -> None:
         self.index = index
         self.embedder = embedder
         self.llm = llm
@@ -194,6 +242,7 @@ class AnswerPipeline:
         self.min_match = min_match
         self.translate = translate
         self.back_translate = back_translate
+        self.top_chars = top_chars
         self.retriever = retriever or Retriever(index, embedder)
         self.vocab = Vocabulary([p.text for p in index.passages] + [p.section for p in index.passages])
         self.weights = TermWeights(index.passages)
@@ -208,12 +257,9 @@ class AnswerPipeline:
         often the sentence next to the one that shares the question's words. The sentence of a
         `definition` in the passage, if given, comes first."""
         text = passage.text
-        spans = [sp for sp in _units(text) if any(ch.isalnum() for ch in text[sp[0]:sp[1]])] or [(0, len(text))]
-        wanted = set(stems(question))
-        scores = [len(wanted & set(stems(text[a:b]))) / (1 + (b - a) / 2000) for a, b in spans]
-        if max(scores) > 0:
-            centres = sorted((i for i, x in enumerate(scores) if x > 0), key=lambda i: -scores[i])
-        else:  # no shared words (an English question, or a rewording): compare meanings instead
+        spans = _spans(text)
+        centres = _by_shared_words(text, spans, question)
+        if not centres:  # no shared words (an English question, or a rewording): compare meanings instead
             candidates = spans[:12]
             sims = self.embedder.embed_passages([text[a:b][:limit] for a, b in candidates]) @ qvec
             centres = [int(np.argmax(sims))]
@@ -226,13 +272,7 @@ class AnswerPipeline:
                 break
             if not any(lo <= best <= hi for lo, hi in taken):
                 taken.append(_widen(spans, best, taken, limit))
-        windows = []
-        for lo, hi in sorted(taken):
-            a, b = spans[lo][0], spans[hi][1]
-            if b - a > limit:  # one very long sentence: keep its start, cut at a word boundary
-                b = a + max(text.rfind(" ", a, a + limit) - a, limit // 2)
-            windows.append(text[a:b].strip())
-        return windows
+        return [_cut(text, spans, lo, hi, limit) for lo, hi in sorted(taken)]
 
     def _refuse(self, req: Request, reason: str, hits: list[Hit] = (), **kw) -> Answer:
         text = t(reason, req.lang, **kw)
@@ -363,12 +403,21 @@ class AnswerPipeline:
         quotes = [(h, q) for h, c, limit in zip(result.hits, counts, limits)
                   for q in self._windows(req.about, h.passage, result.query_vector, c, limit,
                                          req.definition if h.passage.id == defined else None)]
-        return [Excerpt(i + 1, h, q) for i, (h, q) in enumerate(quotes)]
+        excerpts = [Excerpt(i + 1, h, q) for i, (h, q) in enumerate(quotes)]
+        if req.cyrillic and excerpts:  # the model sees a Russian question's top passage whole (see WINDOW_CHARS)
+            top = excerpts[0]
+            passage = top.hit.passage
+            text = passage.text.strip() if len(passage.text) <= self.top_chars else self._windows(
+                req.about, passage, result.query_vector, 1, self.top_chars,
+                req.definition if passage.id == defined else None)[0]
+            # A longer passage's two windows need not nest; its quote must be part of what the model saw.
+            top.text = text if top.quote in text else ""
+        return excerpts
 
     def _generate(self, req: Request, on_partial, check) -> str:
         """Run the model. The caller sees only sentences that already pass verification: a draft
         never shows an invented sentence that the final answer would drop."""
-        prompt = USER_PROMPT.format(excerpts="\n".join(EXCERPT.format(n=e.n, text=e.quote) for e in req.excerpts),
+        prompt = USER_PROMPT.format(excerpts="\n".join(EXCERPT.format(n=e.n, text=e.given) for e in req.excerpts),
                                     question=req.for_model, language=LANGUAGE_NAMES[req.lang])
         raw, first, shown, checked = [], [], [], []
         given = [e.n for e in req.excerpts]
@@ -408,7 +457,7 @@ class AnswerPipeline:
 
         def similarity(sentence: str, n: int) -> float:
             if n not in excerpt_vectors:
-                excerpt_vectors[n] = self.embedder.embed_passages([by_n[n].quote])[0]
+                excerpt_vectors[n] = self.embedder.embed_passages([by_n[n].given])[0]
             if sentence not in sentence_vectors:
                 sentence_vectors[sentence] = self.embedder.embed_query(sentence)
             return float(sentence_vectors[sentence] @ excerpt_vectors[n])
@@ -461,10 +510,10 @@ class AnswerPipeline:
             return None
         covered = req.coverage[cited[0].hit.passage.id]
         wanted = req.about_stems
-        quote = cited[0].quote
-        copied = [x for x in sentences(parsed.answer) if len(x.split()) >= 3 and x in quote and req.quotable(x)]
+        copied = [x for x in sentences(parsed.answer)
+                  if len(x.split()) >= 3 and x in cited[0].given and req.quotable(x)]
         # The text's own questions share the most words with a question, and answer nothing.
-        candidates = [x for x in sentences(quote) if req.quotable(x) and not is_question(x)]
+        candidates = [x for x in sentences(cited[0].quote) if req.quotable(x) and not is_question(x)]
         if copied and covered >= req.cited_floor:
             best = copied[0]
         elif req.lang == "en" and candidates and covered >= MIN_EXTRACT_COVERAGE:
@@ -508,7 +557,8 @@ class AnswerPipeline:
         shown: dict[int, Citation] = {}
         parts = []
         for sentence, n in verdict.sentences:
-            if n not in shown and (c := self._citation(len(shown) + 1, by_n[n])):
+            said = " ".join(x for x, m in verdict.sentences if m == n)
+            if n not in shown and (c := self._citation(len(shown) + 1, _quoted_for(by_n[n], said))):
                 shown[n] = c
             if n in shown:
                 parts.append(f"{sentence} [{shown[n].n}]")
