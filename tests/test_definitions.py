@@ -6,7 +6,7 @@ import json
 import pytest
 
 from bot.core.corpus import Passage
-from bot.core.definitions import Definitions, asked_term
+from bot.core.definitions import Definitions, asked_term, asked_term_en
 from bot.core.service import Asker
 from bot.core.text import language
 
@@ -102,6 +102,28 @@ def test_a_half_translated_term_is_not_judged_never_named(core, llm):
     llm.translations[question] = "Что такое KV-кэш модели LoRA?"  # the model's half-translation
     ask(core, question)
     assert llm.prompts  # searched and answered, not refused as a term the text never names
+
+
+def test_a_term_the_user_wrote_as_the_text_does_survives_a_garbled_translation(core, llm):
+    question = "What is GGUF?"
+    llm.translations[question] = "Что такое незаполненный формат?"  # the model's garble: never named
+    ask(core, question)
+    assert llm.prompts and "GGUF" in llm.prompts[-1]  # searched and answered, not refused
+    llm.prompts.clear()  # a term the text does not have is still refused
+    question = "What is federated fine-tuning?"
+    llm.translations[question] = "Что такое федеративное дообучение?"
+    assert ask(core, question).refused and llm.prompts == []
+
+
+@pytest.mark.parametrize("question, term", [
+    ("What is zero-shot prompting?", "zero-shot prompting"),
+    ("What does 'alignment' of a language model mean?", "alignment"),
+    ("What is an LSTM network?", "LSTM network"),
+    ("What did the author say about LoRA?", ""),
+    ("Who is Karpathy?", ""),
+])
+def test_the_term_of_an_english_definitional_question(question, term):
+    assert asked_term_en(question) == term
 
 
 def test_a_russian_question_with_a_long_english_term_is_russian():

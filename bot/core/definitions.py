@@ -19,6 +19,9 @@ from .text import stems
 _QUESTION = re.compile(
     r"\b(?:что\s+(?:же\s+)?(?:такое|значит|означает)|кто\s+(?:такой|такая|такие)"
     r"|что\s+(?:[\w-]+\s+){0,3}?(?:называ\w+|(?:понима|подразумева)\w+\s+под))\s+(?P<term>[^?!.]+)", re.I)
+# The term of an English definitional question ("What is zero-shot prompting?", "What does 'alignment' mean?").
+_QUESTION_EN = re.compile(
+    r"\bwhat\s+(?:is|are|does|do)\s+(?:an?\s+|the\s+)?(?P<term>[^?!.]+?)(?:\s+mean)?\s*[?!.]*$", re.I)
 # A longer X is not a term: "что такое X" asks something else, «X - это …» is a sentence whose
 # subject is a clause ("А LLM в ходе рассуждений должна писать десятки тысяч слов - это ходы …").
 MAX_TERM_WORDS = 5
@@ -61,6 +64,15 @@ def asked_term(question: str) -> str:
         return ""
     quoted = _QUOTED.search(m.group("term"))
     return (quoted.group(1) if quoted else _GENERIC.sub("", m.group("term"))).strip()
+
+
+def asked_term_en(question: str) -> str:
+    """X of "What is X?" ("" when the question is not definitional)."""
+    m = _QUESTION_EN.search(question)
+    if not m or len(m.group("term").split()) > MAX_TERM_WORDS:
+        return ""
+    quoted = _QUOTED.search(m.group("term"))
+    return (quoted.group(1) if quoted else m.group("term")).strip()
 
 
 class Definitions:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .answer import Answer, Citation
 from .corpus import Passage
-from .definitions import Definition, Definitions, asked_term
+from .definitions import Definition, Definitions, asked_term, asked_term_en
 from .embeddings import Embedder
 from .index import LoadedIndex
 from .llm import LLM
@@ -349,7 +349,11 @@ class AnswerPipeline:
         words = req.about if req.cyrillic else context
         if russian:
             req.term = asked_term(russian)
-            if self._never_named(req.term):  # checked like a Russian question's, once there are Russian words
+            # Checked like a Russian question's, once there are Russian words; but a garbled translation
+            # («незаполненное предложение» for "zero-shot prompting") must not deny a term the user wrote
+            # and the text has, word for word (the vocabulary's looser matches would let "constitutional" pass).
+            english = content_words(asked_term_en(req.asked))
+            if self._never_named(req.term) and not (english and english[0] in self.vocab.tokens):
                 return None
         req.definition = self._definition(req.term, result)
         req.coverage = {h.passage.id: self.weights.coverage(words, self.index.by_id[h.passage.id])
