@@ -117,8 +117,10 @@ class LiveMessage:
                 pass
 
     async def _show(self, text: str) -> None:
-        """Send or edit the draft; flood control just postpones it, since newer text will follow."""
-        self._next_at = time.monotonic() + self.interval
+        """Send or edit the draft; flood control just postpones it, since newer text will follow. The
+        interval counts from the end of a request, so requests reach Telegram at least that far apart
+        even when one is slow to arrive."""
+        pause = self.interval
         try:
             if self.message is None:
                 self.message = await self.chat.send(text, html=False, retry=False)
@@ -126,11 +128,12 @@ class LiveMessage:
                 await self.chat.bot.edit_message_text(text, self.chat.chat_id, self.message.message_id)
             self._shown = text
         except RetryAfter as err:
-            self._next_at = time.monotonic() + retry_after_s(err)
+            pause = retry_after_s(err)
         except BadRequest as err:
             if not not_modified(err):
                 log.warning("draft update failed: %s", err.message)
             self._shown = text  # never retry the same text in a loop
+        self._next_at = time.monotonic() + pause
 
     async def _stop(self) -> None:
         self._closed = True
