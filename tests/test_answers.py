@@ -9,7 +9,9 @@ import re
 import pytest
 
 from bot.core.names import Vocabulary, has_figure, named_terms, unknown_terms
+import bot.core.excerpts as excerpts_module
 import bot.core.pipeline as pipeline_module
+from bot.core.excerpts import windows
 from bot.core.pipeline import Request
 from bot.core.service import Asker
 from bot.core.text import is_question
@@ -286,8 +288,8 @@ def test_a_passage_gives_up_to_two_separate_excerpts_in_text_order(core):
     passage = Passage("x:1-9", "x.txt", 1, "Раздел", None, None, 1, 9, "author", text)
     pipeline = core.service.pipeline
     vec = pipeline.embedder.embed_query("q")
-    one = pipeline._windows("Сколько памяти занимает адаптер LoRA?", passage, vec)
-    two = pipeline._windows("Сколько памяти занимает адаптер LoRA?", passage, vec, 2)
+    one = windows(pipeline.embedder, "Сколько памяти занимает адаптер LoRA?", passage, vec)
+    two = windows(pipeline.embedder, "Сколько памяти занимает адаптер LoRA?", passage, vec, 2)
     assert len(one) == 1 and "20 мегабайт" in one[0] and "обучают" not in one[0]
     assert len(two) == 2 and two[0].startswith("Адаптер LoRA обучают") and two[1] == one[0]
     assert all(w in text for w in two) and not set(two[0].split(". ")) & set(two[1].split(". "))
@@ -295,7 +297,7 @@ def test_a_passage_gives_up_to_two_separate_excerpts_in_text_order(core):
 
 def test_a_russian_top_passage_is_given_whole_and_quoted_where_the_answer_is(core, llm, monkeypatch):
     # The fixture's passages are shorter than the real quote size; a smaller one shows the difference.
-    monkeypatch.setattr(pipeline_module, "TOP_WINDOW_CHARS", 110)
+    monkeypatch.setattr(excerpts_module, "TOP_WINDOW_CHARS", 110)
     llm.outputs.append(out("Метод позволяет держать много адаптеров для одной базовой модели.", [1]))
     answer = ask(core, "Какие матрицы обучаются при дообучении LoRA?")
     assert "матрицы низкого ранга" in llm.prompts[-1] and "много адаптеров" in llm.prompts[-1]

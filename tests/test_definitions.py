@@ -7,6 +7,7 @@ import pytest
 
 from bot.core.corpus import Passage
 from bot.core.definitions import Definitions, asked_term, asked_term_en
+from bot.core.excerpts import windows
 from bot.core.service import Asker
 from bot.core.text import language
 
@@ -164,5 +165,6 @@ def test_the_excerpt_of_a_named_after_definition_holds_its_explanation(core):
     passage = _passage(1, text)
     [d] = Definitions([passage]).found
     pipeline = core.service.pipeline
-    [window] = pipeline._windows("Что такое квантование?", passage, pipeline.embedder.embed_query("q"), 1, 90, d)
+    vec = pipeline.embedder.embed_query("q")
+    [window] = windows(pipeline.embedder, "Что такое квантование?", passage, vec, 1, 90, d)
     assert "уменьшая точность весов" in window and "называется квантованием" in window

@@ -10,15 +10,14 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
-
+from . import excerpts
 from .answer import Answer, Citation
-from .corpus import Passage
 from .definitions import Definition, Definitions, asked_term, asked_term_en
 from .embeddings import Embedder
+from .excerpts import Excerpt, quoted_for, windows
 from .index import LoadedIndex
 from .llm import LLM
 from .messages import t
@@ -64,20 +63,7 @@ INJECTION = re.compile(
     r"|системн\w* (промпт|инструкц)|теперь ты\b", re.I)
 # A question for a quantity or a year: a quoted sentence answers it only if it has a figure.
 QUANTITY = re.compile(r"\bhow (many|much|big|large)\b|\bwhat year\b|\bсколько\b|\bв каком году\b", re.I)
-_LINE_MARK = re.compile(r"(?<=\s)(?:\\{3}|/{4,})(?=\s)")  # quoted (\\\) and comment (////) line prefixes
 TRANSLATION_TOKENS = 60  # ~190 Russian characters; a longer question's tail matters little for search
-# An excerpt as quoted back, and as the model sees an English question's passages: the top passage,
-# likeliest to hold the answer, gets more room (development set: gold lines in the excerpts for 27
-# Russian questions of 35, not 25 with 330 characters each, for ~60 characters more in all).
-TOP_WINDOW_CHARS = 450  # ~140 tokens
-WINDOW_CHARS = 250
-# The model sees a Russian question's top passage whole, up to `top_chars` (setting
-# answer.top_passage_chars, 1300 characters by default, ~400 tokens; 90 % of passages are shorter):
-# the sentences a reworded question's words pick miss its answer. 450 characters → whole passage, Russian
-# questions: gold lines in the excerpts 30 → 33 of 41 (development set), 18 → 24 of 38 (held-out); answers
-# citing them 29 → 30 and 22 → 23, their quotes on them 28 → 29 and 14 → 18; first token p50 +2.5 s on 2 cores.
-# The quote is then narrowed to what the answer takes from the passage.
-UNIT_CHARS = 165  # a longer sentence is split at line marks
 # A quoted article's bibliographic header («Автор: nick (Real Name) https://…»): it says who wrote the
 # article and answers nothing asked about it, so it is never quoted as an answer.
 _BYLINE = re.compile(r"\bАвтор(?: оригинала)?:\s")
@@ -85,18 +71,6 @@ _FOLLOWUP = re.compile(
     r"^\s*(а|и|но|ещ[её]|почему|зачем|а как|what else|and|why|how so|what about)\b"
     r"|\b(он|она|оно|они|его|е[её]|их|этот|это|этого|эту|эти|этом|тот|там|he|she|it|they|this|that|his|her|their)\b",
     re.I)
-
-
-@dataclass
-class Excerpt:
-    n: int
-    hit: Hit
-    quote: str  # consecutive sentences of the passage (≤ TOP_WINDOW_CHARS), verbatim; quoted back
-    text: str = ""  # what the model sees, when more than the quote: the sentences around it, verbatim
-
-    @property
-    def given(self) -> str:
-        return self.text or self.quote
 
 
 @dataclass
@@ -133,71 +107,6 @@ class Request:
     def for_model(self) -> str:
         """The question as the model sees it: a follow-up names the question it follows."""
         return f"{self.asked} (follow-up to: {self.extra})" if self.extra else self.asked
-
-
-def _units(text: str) -> list[tuple[int, int]]:
-    """(start, end) of the sentences of `text`; a sentence longer than UNIT_CHARS is split
-    further before each line marker, since quoted articles prefix their lines with a backslash
-    triple instead of ending sentences (one "sentence" can fill a whole passage)."""
-    spans, cursor = [], 0
-    for sent in sentences(text):
-        begin = text.find(sent, cursor)
-        end = cursor = begin + len(sent)
-        cuts = [m.start() for m in _LINE_MARK.finditer(text, begin + 1, end)] if end - begin > UNIT_CHARS else []
-        for a, b in zip([begin] + cuts, cuts + [end]):
-            spans.append((a, b))
-    return spans
-
-
-def _widen(spans: list[tuple[int, int]], best: int, taken: list[tuple[int, int]], limit: int,
-           back: bool = True) -> tuple[int, int]:
-    """The unit range around spans[best] (from it, if not `back`), grown one neighbour at a time up
-    to `limit` characters, outside the ranges already `taken`."""
-    lo = hi = best
-    grown = True
-    while grown:
-        grown = False
-        for cand in (lo - 1, hi + 1) if back else (hi + 1,):
-            free = 0 <= cand < len(spans) and not any(a <= cand <= b for a, b in taken)
-            if free and spans[max(hi, cand)][1] - spans[min(lo, cand)][0] <= limit:
-                lo, hi, grown = min(lo, cand), max(hi, cand), True
-    return lo, hi
-
-
-def _spans(text: str) -> list[tuple[int, int]]:
-    """The units of `text` that have a word or a figure (the whole text if none has)."""
-    return [sp for sp in _units(text) if any(ch.isalnum() for ch in text[sp[0]:sp[1]])] or [(0, len(text))]
-
-
-def _by_shared_words(text: str, spans: list[tuple[int, int]], about: str) -> list[int]:
-    """Indices of the units that share a word stem with `about`, most shared first (long units
-    slightly penalised)."""
-    wanted = set(stems(about))
-    scores = [len(wanted & set(stems(text[a:b]))) / (1 + (b - a) / 2000) for a, b in spans]
-    return sorted((i for i, x in enumerate(scores) if x > 0), key=lambda i: -scores[i])
-
-
-def _cut(text: str, spans: list[tuple[int, int]], lo: int, hi: int, limit: int) -> str:
-    """Units lo..hi of the text; of one very long unit, its start, cut at a word boundary."""
-    a, b = spans[lo][0], spans[hi][1]
-    if b - a > limit:
-        b = a + max(text.rfind(" ", a, a + limit) - a, limit // 2)
-    return text[a:b].strip()
-
-
-def _narrowed(text: str, about: str, limit: int) -> str | None:
-    """The unit of `text` that shares the most words with `about`, widened by its neighbours up to
-    `limit` characters; None if no unit shares a word."""
-    spans = _spans(text)
-    order = _by_shared_words(text, spans, about)
-    return _cut(text, spans, *_widen(spans, order[0], [], limit), limit) if order else None
-
-
-def _quoted_for(excerpt: Excerpt, said: str) -> Excerpt:
-    """The excerpt as quoted back with an answer: of a longer text the model saw, the sentences that
-    share the most words with what the answer takes from it; else the sentences closest to the question."""
-    quote = excerpt.text and _narrowed(excerpt.text, said, TOP_WINDOW_CHARS)
-    return replace(excerpt, quote=quote) if quote else excerpt
 
 
 def gives_figure(question: str, sentence: str) -> bool:
@@ -249,30 +158,6 @@ class AnswerPipeline:
         self.definitions = Definitions(index.passages)
 
     # --- steps -----------------------------------------------------------------------------
-
-    def _windows(self, question: str, passage: Passage, qvec: np.ndarray, count: int = 1,
-                 limit: int = WINDOW_CHARS, definition: Definition | None = None) -> list[str]:
-        """Up to `count` non-overlapping excerpts of the passage, in text order: each is a sentence
-        related to the question, widened by its neighbours up to `limit` characters, since the answer is
-        often the sentence next to the one that shares the question's words. The sentence of a
-        `definition` in the passage, if given, comes first."""
-        text = passage.text
-        spans = _spans(text)
-        centres = _by_shared_words(text, spans, question)
-        if not centres:  # no shared words (an English question, or a rewording): compare meanings instead
-            candidates = spans[:12]
-            sims = self.embedder.embed_passages([text[a:b][:limit] for a, b in candidates]) @ qvec
-            centres = [int(np.argmax(sims))]
-        taken: list[tuple[int, int]] = []
-        if definition:  # «X - это …» and what follows it; «… называется X» and the sentences around it
-            at = next((i for i, (_, b) in enumerate(spans) if b > definition.start), len(spans) - 1)
-            taken.append(_widen(spans, at, taken, limit, back=definition.named_after))
-        for best in centres:
-            if len(taken) == count:
-                break
-            if not any(lo <= best <= hi for lo, hi in taken):
-                taken.append(_widen(spans, best, taken, limit))
-        return [_cut(text, spans, lo, hi, limit) for lo, hi in sorted(taken)]
 
     def _refuse(self, req: Request, reason: str, hits: list[Hit] = (), **kw) -> Answer:
         text = t(reason, req.lang, **kw)
@@ -402,21 +287,21 @@ class AnswerPipeline:
         # passage: its sentences are picked by the translation's words, which often miss the
         # answer (development set: gold lines in the excerpts for 19 English questions of 27, not 15).
         counts = [1] * n if req.cyrillic or n < 2 else [2] + [1] * (n - 2)
-        limits = [TOP_WINDOW_CHARS] + [WINDOW_CHARS] * (len(counts) - 1)
+        limits = [excerpts.TOP_WINDOW_CHARS] + [excerpts.WINDOW_CHARS] * (len(counts) - 1)
         defined = req.definition and self.index.passages[req.definition.position].id
         quotes = [(h, q) for h, c, limit in zip(result.hits, counts, limits)
-                  for q in self._windows(req.about, h.passage, result.query_vector, c, limit,
-                                         req.definition if h.passage.id == defined else None)]
-        excerpts = [Excerpt(i + 1, h, q) for i, (h, q) in enumerate(quotes)]
-        if req.cyrillic and excerpts:  # the model sees a Russian question's top passage whole (see WINDOW_CHARS)
-            top = excerpts[0]
+                  for q in windows(self.embedder, req.about, h.passage, result.query_vector, c, limit,
+                                   req.definition if h.passage.id == defined else None)]
+        found = [Excerpt(i + 1, h, q) for i, (h, q) in enumerate(quotes)]
+        if req.cyrillic and found:  # the model sees a Russian question's top passage whole (excerpts.py)
+            top = found[0]
             passage = top.hit.passage
-            text = passage.text.strip() if len(passage.text) <= self.top_chars else self._windows(
-                req.about, passage, result.query_vector, 1, self.top_chars,
+            text = passage.text.strip() if len(passage.text) <= self.top_chars else windows(
+                self.embedder, req.about, passage, result.query_vector, 1, self.top_chars,
                 req.definition if passage.id == defined else None)[0]
             # A longer passage's two windows need not nest; its quote must be part of what the model saw.
             top.text = text if top.quote in text else ""
-        return excerpts
+        return found
 
     def _generate(self, req: Request, on_partial, check) -> str:
         """Run the model. The caller sees only sentences that already pass verification: a draft
@@ -562,7 +447,7 @@ class AnswerPipeline:
         parts = []
         for sentence, n in verdict.sentences:
             said = " ".join(x for x, m in verdict.sentences if m == n)
-            if n not in shown and (c := self._citation(len(shown) + 1, _quoted_for(by_n[n], said))):
+            if n not in shown and (c := self._citation(len(shown) + 1, quoted_for(by_n[n], said))):
                 shown[n] = c
             if n in shown:
                 parts.append(f"{sentence} [{shown[n].n}]")
