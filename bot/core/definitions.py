@@ -57,22 +57,22 @@ def _head(phrase: str) -> list[str]:
     return stems(_QUALIFIER.split(f" {phrase} ")[0])
 
 
-def asked_term(question: str) -> str:
-    """X of "что такое X?" ("" when the question is not definitional)."""
-    m = _QUESTION.search(question)
+def _term(question: str, pattern: re.Pattern) -> str:
+    m = pattern.search(question)
     if not m or len(m.group("term").split()) > MAX_TERM_WORDS:
         return ""
     quoted = _QUOTED.search(m.group("term"))
     return (quoted.group(1) if quoted else _GENERIC.sub("", m.group("term"))).strip()
 
 
+def asked_term(question: str) -> str:
+    """X of "что такое X?" ("" when the question is not definitional)."""
+    return _term(question, _QUESTION)
+
+
 def asked_term_en(question: str) -> str:
     """X of "What is X?" ("" when the question is not definitional)."""
-    m = _QUESTION_EN.search(question)
-    if not m or len(m.group("term").split()) > MAX_TERM_WORDS:
-        return ""
-    quoted = _QUOTED.search(m.group("term"))
-    return (quoted.group(1) if quoted else m.group("term")).strip()
+    return _term(question, _QUESTION_EN)
 
 
 class Definitions:

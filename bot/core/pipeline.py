@@ -446,9 +446,10 @@ class AnswerPipeline:
         shown: dict[int, Citation] = {}
         parts = []
         for sentence, n in verdict.sentences:
-            said = " ".join(x for x, m in verdict.sentences if m == n)
-            if n not in shown and (c := self._citation(len(shown) + 1, quoted_for(by_n[n], said))):
-                shown[n] = c
+            if n not in shown:  # quoted where the answer's sentences credited to it are
+                said = " ".join(x for x, m in verdict.sentences if m == n)
+                if c := self._citation(len(shown) + 1, quoted_for(by_n[n], said)):
+                    shown[n] = c
             if n in shown:
                 parts.append(f"{sentence} [{shown[n].n}]")
         # An answer to "what is X?" that never names X is about something else ("The accuracy of
