@@ -43,6 +43,7 @@ class RetrievalSettings(Strict):
     keyword_weight: float = Field(0.5, ge=0, description="Weight of the FTS5 ranking in fusion (Latin-only queries use dense only).")
     title_weight: float = Field(0.2, ge=0, description="Dense score bonus: weight of the section title's similarity.")
     neighbour_weight: float = Field(0.2, ge=0, description="Dense score bonus: weight of the best same-section neighbour's similarity.")
+    sentence_weight: float = Field(0.05, ge=0, description="Reranking of the best 5 fused passages: weight of the mean similarity of their two closest sentences (0: off).")
 
 
 class LLMSettings(Strict):

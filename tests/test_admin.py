@@ -170,7 +170,8 @@ def test_reindex_builds_switches_and_reports_changes(acore, admin_settings):
     new = acore.index.version
     assert new != old and current(admin_settings) == new
     assert reply.text.startswith(f"Готово: бот отвечает по индексу {new}.")
-    assert "Фрагментов: 8 (+1 / −0), новых эмбеддингов: 2" in reply.text and "Новые документы: transformers.md" in reply.text
+    # embedded: the new passage, its section title and its two sentences
+    assert "Фрагментов: 8 (+1 / −0), новых эмбеддингов: 4" in reply.text and "Новые документы: transformers.md" in reply.text
     assert lines[0] == f"Переиндексация началась. Пока она идёт, бот отвечает по индексу {old}."
     answer = run(acore.service.ask("Что делает механизм внимания в трансформере?", TG_USER))
     assert not answer.refused and answer.citations[0].source == "transformers.md"

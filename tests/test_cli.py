@@ -22,7 +22,7 @@ def test_index_progress_json_then_search_json(settings, workdir):
     assert events[0]["stage"] == "parse" and any(e["stage"] == "embed" for e in events)
     report = events[-1]
     assert report["stage"] == "report" and report["changed"] and report["passages"] == 7
-    assert report["embedded"] == 12 and report["sources_added"] == ["notes.md", "sample.txt"]
+    assert report["embedded"] == 30 and report["sources_added"] == ["notes.md", "sample.txt"]
 
     again = bot(workdir, "index")
     assert again.returncode == 0 and "nothing changed" in again.stdout

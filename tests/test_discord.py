@@ -160,6 +160,7 @@ def test_mention_in_a_channel_gets_a_reply_and_other_messages_are_ignored(core, 
 def test_direct_message_in_english_gets_english_labels(core, settings, llm):
     # An English answer the scripted model can ground in the Russian fixture: its figures and name.
     llm.outputs.append('{"answer": "LoRA: 7, 20.", "citations": [1]}')
+    llm.translations["What does the text say about LoRA adapters?"] = "Сколько памяти занимает адаптер LoRA?"
     async def scenario():
         async with running_bot(core, settings) as fake:
             await fake.user_message("bob", "What does the text say about LoRA adapters?", dm=True)

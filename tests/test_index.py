@@ -15,7 +15,7 @@ def build(settings, embedder, **kw):
 
 def test_build_writes_a_versioned_index_with_manifest(settings, embedder):
     report = build(settings, embedder)
-    assert report.changed and report.passages == 7 and report.embedded == 7 + 5  # passages + section titles
+    assert report.changed and report.passages == 7 and report.embedded == 7 + 5 + 18  # passages, section titles, sentences
     assert report.sources_added == ["notes.md", "sample.txt"]
     idx = IndexDir(settings.index_dir)
     assert idx.current() == report.version
@@ -26,6 +26,7 @@ def test_build_writes_a_versioned_index_with_manifest(settings, embedder):
     assert len(manifest["sources"]["sample.txt"]["sha256"]) == 64
     loaded = load_index(settings.index_dir)
     assert len(loaded.passages) == loaded.faiss.ntotal == 7 and loaded.sections.ntotal == 5
+    assert loaded.units.shape == (18, embedder.dim) and loaded.unit_start[-1] == 18
     assert loaded.sources["sample.txt"].locate("LoRA - это способ дообучения большой модели") == (42, 42)
 
 
@@ -34,7 +35,16 @@ def test_rebuild_without_change_is_a_no_op(settings, embedder):
     again = build(settings, embedder)
     assert not again.changed and again.version == first.version
     assert "nothing changed" in again.summary()
-    assert embedder.calls == 12
+    assert embedder.calls == 30
+
+
+def test_an_index_of_an_older_format_is_rebuilt(settings, embedder):
+    first = build(settings, embedder)
+    manifest = settings.index_dir / "versions" / first.version / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"format": 3', '"format": 2'))
+    again = build(settings, embedder)
+    assert again.changed and again.version != first.version and again.embedded == 0  # all from the cache
+    assert load_index(settings.index_dir).units.shape[0] == 18
 
 
 def test_changing_one_section_re_embeds_only_its_passages(settings, embedder):
@@ -42,8 +52,8 @@ def test_changing_one_section_re_embeds_only_its_passages(settings, embedder):
     path = settings.corpus_dir / "notes.md"
     path.write_text(path.read_text(encoding="utf-8").replace("до 4 бит", "до 3 бит"), encoding="utf-8")
     report = build(settings, embedder)
-    assert report.changed and report.embedded == 1 and report.sources_changed == ["notes.md"]
-    assert embedder.calls == 13
+    assert report.changed and report.embedded == 2 and report.sources_changed == ["notes.md"]  # the passage and its sentence
+    assert embedder.calls == 32
     assert "3 бит" in " ".join(p.text for p in load_index(settings.index_dir).passages)
 
 
@@ -107,8 +117,8 @@ def test_seed_embeddings_are_used_by_a_fresh_cache(settings, embedder, tmp_path)
     cache.close()
     fresh = EmbeddingCache(seed_dir, embedder.model_id, embedder.dim)
     got = fresh.get(hashes)
-    assert len(got) == len(hashes) == 12
-    assert all(v.shape == (embedder.dim,) and abs(np.linalg.norm(v) - 1) < 1e-5 for v in got.values())
+    assert len(got) == len(hashes) == 30
+    assert all(v.shape == (embedder.dim,) and abs(np.linalg.norm(v) - 1) < 1e-3 for v in got.values())  # shipped in half precision
 
 
 def test_keyword_search_uses_stems_joined_with_or(settings, embedder):
@@ -121,3 +131,21 @@ def test_keyword_search_uses_stems_joined_with_or(settings, embedder):
     result = retriever.search("Сколько памяти занимает адаптер LoRA?", k=3)
     assert result.hits[0].passage.id == "sample.txt:49-50"
     assert json.dumps(result.hits[0].to_json(), ensure_ascii=False)
+
+
+def test_the_best_passages_are_reordered_by_their_sentences_closest_to_the_question(tmp_path, embedder):
+    # One passage repeats the question's words and says nothing; the other answers in one sentence.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "memory.md").write_text(
+        "# Обзор\n\nМодели, модели, модели. Данные, данные, данные. Памяти, памяти, памяти. "
+        "Обучение, обучение, обучение. Требует, требует. Сколько, сколько.\n\n"
+        "# Цифры\n\nСтолько памяти требует обучение модели на данных. Погода была хорошая, солнце светило ярко, "
+        "птицы пели в саду за окном лаборатории весь день, и никто не спешил домой к вечеру, ведь завтра "
+        "суббота, рынок, гости, пироги.\n", encoding="utf-8")
+    build_index(corpus, tmp_path / "index", embedder, min_chars=100, max_chars=400)
+    index = load_index(tmp_path / "index")
+    question = "Сколько памяти требует обучение модели на данных?"
+    first = {w: Retriever(index, embedder, sentence_weight=w).search(question, k=2).hits[0].passage.section
+             for w in (0.0, 0.05)}
+    assert first == {0.0: "Обзор", 0.05: "Цифры"}

@@ -4,7 +4,6 @@ the answer's words).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -13,9 +12,8 @@ from .corpus import Passage
 from .definitions import Definition
 from .embeddings import Embedder
 from .retrieval import Hit
-from .text import sentences, stems
+from .text import sentence_spans, stems
 
-_LINE_MARK = re.compile(r"(?<=\s)(?:\\{3}|/{4,})(?=\s)")  # quoted (\\\) and comment (////) line prefixes
 # An excerpt as quoted back, and as the model sees an English question's passages: the top passage,
 # likeliest to hold the answer, gets more room (development set: gold lines in the excerpts for 27
 # Russian questions of 35, not 25 with 330 characters each, for ~60 characters more in all).
@@ -27,7 +25,6 @@ WINDOW_CHARS = 250
 # questions: gold lines in the excerpts 30 → 33 of 41 (development set), 18 → 24 of 38 (held-out); answers
 # citing them 29 → 30 and 22 → 23, their quotes on them 28 → 29 and 14 → 18; first token p50 +2.5 s on 2 cores.
 # The quote is then narrowed to what the answer takes from the passage.
-UNIT_CHARS = 165  # a longer sentence is split at line marks
 
 
 @dataclass
@@ -40,20 +37,6 @@ class Excerpt:
     @property
     def given(self) -> str:
         return self.text or self.quote
-
-
-def _units(text: str) -> list[tuple[int, int]]:
-    """(start, end) of the sentences of `text`; a sentence longer than UNIT_CHARS is split
-    further before each line marker, since quoted articles prefix their lines with a backslash
-    triple instead of ending sentences (one "sentence" can fill a whole passage)."""
-    spans, cursor = [], 0
-    for sent in sentences(text):
-        begin = text.find(sent, cursor)
-        end = cursor = begin + len(sent)
-        cuts = [m.start() for m in _LINE_MARK.finditer(text, begin + 1, end)] if end - begin > UNIT_CHARS else []
-        for a, b in zip([begin] + cuts, cuts + [end]):
-            spans.append((a, b))
-    return spans
 
 
 def _widen(spans: list[tuple[int, int]], best: int, taken: list[tuple[int, int]], limit: int,
@@ -69,11 +52,6 @@ def _widen(spans: list[tuple[int, int]], best: int, taken: list[tuple[int, int]]
             if free and spans[max(hi, cand)][1] - spans[min(lo, cand)][0] <= limit:
                 lo, hi, grown = min(lo, cand), max(hi, cand), True
     return lo, hi
-
-
-def _spans(text: str) -> list[tuple[int, int]]:
-    """The units of `text` that have a word or a figure (the whole text if none has)."""
-    return [sp for sp in _units(text) if any(ch.isalnum() for ch in text[sp[0]:sp[1]])] or [(0, len(text))]
 
 
 def _by_shared_words(text: str, spans: list[tuple[int, int]], about: str) -> list[int]:
@@ -95,7 +73,7 @@ def _cut(text: str, spans: list[tuple[int, int]], lo: int, hi: int, limit: int) 
 def _narrowed(text: str, about: str, limit: int) -> str | None:
     """The unit of `text` that shares the most words with `about`, widened by its neighbours up to
     `limit` characters; None if no unit shares a word."""
-    spans = _spans(text)
+    spans = sentence_spans(text)
     order = _by_shared_words(text, spans, about)
     return _cut(text, spans, *_widen(spans, order[0], [], limit), limit) if order else None
 
@@ -114,7 +92,7 @@ def windows(embedder: Embedder, question: str, passage: Passage, qvec: np.ndarra
     often the sentence next to the one that shares the question's words. The sentence of a
     `definition` in the passage, if given, comes first."""
     text = passage.text
-    spans = _spans(text)
+    spans = sentence_spans(text)
     centres = _by_shared_words(text, spans, question)
     if not centres:  # no shared words (an English question, or a rewording): compare meanings instead
         candidates = spans[:12]

@@ -6,6 +6,7 @@ Layout of `index/`:
     versions/<name>/passages.db   passages, FTS5 table, a copy of each source file
     versions/<name>/vectors.faiss inner-product index of normalised vectors (row i = passage rowid i+1)
     versions/<name>/sections.faiss one vector per section title
+    versions/<name>/units.faiss   one vector per sentence of each passage, in passage order
     embeddings.db                 cache: embedded-text hash → vector (so rebuilds embed only changes)
     seed-embeddings.npz           shipped cache for the shipped corpus (a fresh clone embeds nothing)
 
@@ -31,9 +32,9 @@ import sqlite_utils
 
 from .corpus import Document, Passage, SourceText, parse_corpus
 from .embeddings import Embedder, embedding_text
-from .text import stems
+from .text import sentence_spans, stems
 
-FORMAT = 2  # 2: section-title vectors (sections.faiss)
+FORMAT = 3  # 2: section-title vectors (sections.faiss); 3: sentence vectors (units.faiss)
 KEEP_VERSIONS = 3
 
 
@@ -118,18 +119,25 @@ class EmbeddingCache:
     def export_seed(self, path: Path, hashes: list[str]) -> None:
         vecs = self.get(hashes)
         keep = [h for h in hashes if h in vecs]
+        # Half precision keeps the shipped file small (11 MB for 14k vectors); cosines move by < 0.001.
         np.savez_compressed(path, model=np.array(self.model_id), hashes=np.array(keep),
-                            vectors=np.stack([vecs[h] for h in keep]))
+                            vectors=np.stack([vecs[h] for h in keep]).astype(np.float16))
 
     def close(self) -> None:
         self.db.close()
 
 
+def unit_texts(p: Passage) -> list[str]:
+    """The passage's sentences as embedded (a long one by its start: the cost grows with its length)."""
+    return [p.text[a:b][:300] for a, b in sentence_spans(p.text)]
+
+
 def embedded_texts(passages: list[Passage]) -> list[str]:
-    """What a build embeds: every passage (with its title), then every section's title, in order of
-    first appearance — retrieval uses a title's similarity as a prior for its passages."""
+    """What a build embeds: every passage (with its title); every section's title, in order of first
+    appearance — retrieval uses a title's similarity as a prior for its passages; then every sentence
+    of every passage, in passage order — retrieval reranks its best passages by their best sentences."""
     titles = {(p.source, p.section_no): p.section for p in passages}
-    return [embedding_text(p) for p in passages] + list(titles.values())
+    return [embedding_text(p) for p in passages] + list(titles.values()) + [u for p in passages for u in unit_texts(p)]
 
 
 def text_hash(text: str) -> str:
@@ -194,8 +202,8 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _manifest_key(sources: dict, chunking: dict, model_id: str) -> dict:
-    return {"format": FORMAT, "sources": {k: v["sha256"] for k, v in sources.items()},
+def _manifest_key(sources: dict, chunking: dict, model_id: str, fmt: int = FORMAT) -> dict:
+    return {"format": fmt, "sources": {k: v["sha256"] for k, v in sources.items()},
             "chunking": chunking, "embedding_model": model_id}
 
 
@@ -216,7 +224,8 @@ def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder, *, min_ch
     cur = idx.current()
     old = idx.manifest(cur) if cur else None
     passages = [p for d in docs for p in d.passages]
-    if old and not force and _manifest_key(old["sources"], old["chunking"], old["embedding"]["model"]) == key:
+    if old and not force and key == _manifest_key(old["sources"], old["chunking"], old["embedding"]["model"],
+                                                   old["format"]):
         return BuildReport(cur, False, len(passages), seconds=time.perf_counter() - t0)
 
     texts = embedded_texts(passages)
@@ -249,7 +258,9 @@ def build_index(corpus_dir: Path, index_dir: Path, embedder: Embedder, *, min_ch
     matrix = np.stack([vectors[h] for h in hashes]).astype(np.float32)
     faiss.normalize_L2(matrix)
     _write_db(tmp / "passages.db", docs, passages)
-    for name_, rows in (("vectors.faiss", matrix[: len(passages)]), ("sections.faiss", matrix[len(passages):])):
+    n, titles = len(passages), len({(p.source, p.section_no) for p in passages})
+    for name_, rows in (("vectors.faiss", matrix[:n]), ("sections.faiss", matrix[n: n + titles]),
+                        ("units.faiss", matrix[n + titles:])):
         flat = faiss.IndexFlatIP(embedder.dim)
         flat.add(rows)
         faiss.write_index(flat, str(tmp / name_))
@@ -312,6 +323,8 @@ class LoadedIndex:
     sections: faiss.Index  # one vector per section title, in order of first appearance
     section_of: np.ndarray  # passage position → row in `sections`
     same_prev: np.ndarray  # passage i-1 is in the same section as passage i
+    units: np.ndarray  # one normalised vector per sentence (`unit_texts`), in passage order
+    unit_start: np.ndarray  # passage i's sentences are rows unit_start[i]:unit_start[i + 1] of `units`
 
 
 def load_index(index_dir: Path, version: str | None = None) -> LoadedIndex:
@@ -329,6 +342,7 @@ def load_index(index_dir: Path, version: str | None = None) -> LoadedIndex:
         sources = {n: SourceText(n, c.split("\n")) for n, c in db.execute("select name, content from sources")}
         vectors = faiss.read_index(str(folder / "vectors.faiss"))
         sections = faiss.read_index(str(folder / "sections.faiss"))
+        units = faiss.read_index(str(folder / "units.faiss"))
     except (OSError, sqlite3.Error, RuntimeError, ValueError, KeyError) as exc:
         raise IndexUnavailable(f"index {name} is unreadable ({exc}): run `python -m bot index --force`") from None
     if vectors.ntotal != len(passages) or not passages:
@@ -338,11 +352,15 @@ def load_index(index_dir: Path, version: str | None = None) -> LoadedIndex:
     if sections.ntotal != len(keys):
         raise IndexUnavailable(f"index {name} is inconsistent ({sections.ntotal} section vectors, {len(keys)} "
                                "sections): run `python -m bot index --force`")
+    unit_start = np.cumsum([0] + [len(sentence_spans(p.text)) for p in passages])
+    if units.ntotal != unit_start[-1]:
+        raise IndexUnavailable(f"index {name} is inconsistent ({units.ntotal} sentence vectors, {unit_start[-1]} "
+                               "sentences): run `python -m bot index --force`")
     row = {k: i for i, k in enumerate(keys)}
     section_of = np.array([row[(p.source, p.section_no)] for p in passages])
     same_prev = np.array([i > 0 and section_of[i - 1] == section_of[i] for i in range(len(passages))])
     return LoadedIndex(name, manifest, db, vectors, passages, {p.id: i for i, p in enumerate(passages)}, sources,
-                       sections, section_of, same_prev)
+                       sections, section_of, same_prev, units.reconstruct_n(0, units.ntotal), unit_start)
 
 
 def stale_sources(index: LoadedIndex, corpus_dir: Path) -> list[str]:

@@ -219,7 +219,7 @@ class AnswerPipeline:
         the passages should cover (`req.about`) and how much of it each one does."""
         k = max(self.n_passages, 5)
         result = self.retriever.search(req.asked, k=k, extra=req.extra)
-        if not result.hits or result.hits[0].dense < self.min_match:  # nothing close: no model call at all
+        if not result.hits or result.lead_dense < self.min_match:  # nothing close: no model call at all
             return None
         russian = ""
         if not req.cyrillic and self.translate:

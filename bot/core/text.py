@@ -109,6 +109,24 @@ def sentences(text: str) -> list[str]:
     return out
 
 
+_LINE_MARK = re.compile(r"(?<=\s)(?:\\{3}|/{4,})(?=\s)")  # quoted (\\\) and comment (////) line prefixes
+UNIT_CHARS = 165  # a longer sentence is split at line marks
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the sentences of `text` that have a word or a figure (the whole text if none
+    has). A sentence longer than UNIT_CHARS is split further before each line marker, since quoted
+    articles prefix their lines with a backslash triple instead of ending sentences (one "sentence"
+    can fill a whole passage). These are the units excerpts are cut from and sentence vectors embed."""
+    spans, cursor = [], 0
+    for sent in sentences(text):
+        begin = text.find(sent, cursor)
+        end = cursor = begin + len(sent)
+        cuts = [m.start() for m in _LINE_MARK.finditer(text, begin + 1, end)] if end - begin > UNIT_CHARS else []
+        spans.extend(zip([begin] + cuts, cuts + [end]))
+    return [sp for sp in spans if any(ch.isalnum() for ch in text[sp[0]:sp[1]])] or [(0, len(text))]
+
+
 def is_question(sentence: str) -> bool:
     """A sentence that asks (an echo of the question, or the text's rhetorical question) answers nothing."""
     return sentence.rstrip(" \"'»)").endswith("?")
