@@ -1,5 +1,6 @@
-"""Write index/seed-embeddings.npz: the embeddings of the live index's passages, section titles and sentences,
-so that a fresh clone builds its index in seconds instead of embedding the corpus (~18 min on 2 cores).
+"""Write index/seed-embeddings.npz: the embeddings of the live index's passages, section titles and
+sentences, so that a fresh clone builds its index in seconds instead of embedding the corpus (~18 min
+on 2 cores).
 
     python scripts/export_seed.py      (run after `python -m bot index` when the shipped corpus changes)
 """
