@@ -69,17 +69,13 @@ def main() -> None:
         answer = asyncio.run(core.service.ask(q["question"], asker, on_partial=lambda d: None))
         if "generate_ms" not in answer.timings:
             continue
-        # Replay each model call of this question alone, from only its system prompt evaluated (as
-        # the pipeline found it), with the saved-state cache off so no answer comes from it.
-        model = llm.inner.load()
-        cache, model.cache = model.cache, None
+        # Replay each model call of this question alone on the same backend, which resumes from
+        # its system prompt's evaluated state as it did in the pipeline.
         alone = 0.0
         for system, user, grammar, max_tokens in llm.calls[start:]:
-            llm.inner.generate(system, "ok", grammar=None, max_tokens=1)
             g0 = time.perf_counter()
             llm.inner.generate(system, user, grammar=grammar, max_tokens=max_tokens)
             alone += (time.perf_counter() - g0) * 1000
-        model.cache = cache
         row = {**answer.timings, "alone_ms": alone}
         if stock is not None:
             row["stock_ms"] = sum(stock(*call) for call in llm.calls[start:])
@@ -106,7 +102,7 @@ def main() -> None:
 
 
 def stock_llama(settings):
-    """A timer of one call on an unmodified llama_cpp.Llama (same file and threads, no state cache)."""
+    """A timer of one call on an unmodified llama_cpp.Llama (same file and threads)."""
     from llama_cpp import Llama, LlamaGrammar
 
     s = settings.llm
