@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 
+import numpy as np
 import pytest
 
 from bot.core.names import Vocabulary, has_figure, named_terms, unknown_terms
@@ -14,7 +15,7 @@ import bot.core.pipeline as pipeline_module
 from bot.core.excerpts import windows
 from bot.core.pipeline import Request
 from bot.core.service import Asker
-from bot.core.text import is_question
+from bot.core.text import is_question, sentence_spans
 from bot.core.verify import ModelOutput, parse_output, partial_answer, verify
 
 USER = Asker("test", "chat-1", "user-1")
@@ -281,18 +282,27 @@ def test_english_question_gets_an_english_refusal(core):
     assert answer.refused and answer.lang == "en" and "material never mentions" in answer.text
 
 
-def test_a_passage_gives_up_to_two_separate_excerpts_in_text_order(core):
+def test_a_passage_gives_up_to_two_separate_excerpts_in_text_order():
     from bot.core.corpus import Passage
     filler = " ".join(f"Предложение номер {i} рассказывает о погоде." for i in range(12))
     text = f"Адаптер LoRA обучают быстро. {filler} Адаптер LoRA занимает 20 мегабайт памяти."
     passage = Passage("x:1-9", "x.txt", 1, "Раздел", None, None, 1, 9, "author", text)
-    pipeline = core.service.pipeline
-    vec = pipeline.embedder.embed_query("q")
-    one = windows(pipeline.embedder, "Сколько памяти занимает адаптер LoRA?", passage, vec)
-    two = windows(pipeline.embedder, "Сколько памяти занимает адаптер LoRA?", passage, vec, 2)
+    unrelated = np.zeros(len(sentence_spans(text)))
+    one = windows("Сколько памяти занимает адаптер LoRA?", passage, unrelated)
+    two = windows("Сколько памяти занимает адаптер LoRA?", passage, unrelated, 2)
     assert len(one) == 1 and "20 мегабайт" in one[0] and "обучают" not in one[0]
     assert len(two) == 2 and two[0].startswith("Адаптер LoRA обучают") and two[1] == one[0]
     assert all(w in text for w in two) and not set(two[0].split(". ")) & set(two[1].split(". "))
+
+
+def test_with_no_shared_word_the_excerpt_is_centred_on_the_sentence_closest_in_meaning():
+    from bot.core.corpus import Passage
+    text = " ".join(f"Предложение номер {i} рассказывает о погоде." for i in range(12))
+    passage = Passage("x:1-9", "x.txt", 1, "Раздел", None, None, 1, 9, "author", text)
+    closeness = np.zeros(len(sentence_spans(text)))
+    closeness[9] = 0.9
+    [window] = windows("How big is a LoRA adapter?", passage, closeness, 1, 60)
+    assert "номер 9 " in window and "номер 5 " not in window
 
 
 def test_a_russian_top_passage_is_given_whole_and_quoted_where_the_answer_is(core, llm, monkeypatch):

@@ -10,7 +10,6 @@ import numpy as np
 
 from .corpus import Passage
 from .definitions import Definition
-from .embeddings import Embedder
 from .retrieval import Hit
 from .text import sentence_spans, stems
 
@@ -85,19 +84,18 @@ def quoted_for(excerpt: Excerpt, said: str) -> Excerpt:
     return replace(excerpt, quote=quote) if quote else excerpt
 
 
-def windows(embedder: Embedder, question: str, passage: Passage, qvec: np.ndarray, count: int = 1,
-            limit: int = WINDOW_CHARS, definition: Definition | None = None) -> list[str]:
+def windows(question: str, passage: Passage, closeness: np.ndarray, count: int = 1, limit: int = WINDOW_CHARS,
+            definition: Definition | None = None) -> list[str]:
     """Up to `count` non-overlapping excerpts of the passage, in text order: each is a sentence
     related to the question, widened by its neighbours up to `limit` characters, since the answer is
-    often the sentence next to the one that shares the question's words. The sentence of a
-    `definition` in the passage, if given, comes first."""
+    often the sentence next to the one that shares the question's words. `closeness` is each
+    sentence's cosine with the question (the index's sentence vectors), for when no sentence shares
+    a word with it. The sentence of a `definition` in the passage, if given, comes first."""
     text = passage.text
     spans = sentence_spans(text)
     centres = _by_shared_words(text, spans, question)
     if not centres:  # no shared words (an English question, or a rewording): compare meanings instead
-        candidates = spans[:12]
-        sims = embedder.embed_passages([text[a:b][:limit] for a, b in candidates]) @ qvec
-        centres = [int(np.argmax(sims))]
+        centres = [int(np.argmax(closeness))]
     taken: list[tuple[int, int]] = []
     if definition:  # «X - это …» and what follows it; «… называется X» and the sentences around it
         at = next((i for i, (_, b) in enumerate(spans) if b > definition.start), len(spans) - 1)

@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
+
 from . import excerpts
 from .answer import Answer, Citation
 from .definitions import Definition, Definitions, asked_term, asked_term_en
@@ -290,18 +292,22 @@ class AnswerPipeline:
         limits = [excerpts.TOP_WINDOW_CHARS] + [excerpts.WINDOW_CHARS] * (len(counts) - 1)
         defined = req.definition and self.index.passages[req.definition.position].id
         quotes = [(h, q) for h, c, limit in zip(result.hits, counts, limits)
-                  for q in windows(self.embedder, req.about, h.passage, result.query_vector, c, limit,
+                  for q in windows(req.about, h.passage, self._closeness(h, result), c, limit,
                                    req.definition if h.passage.id == defined else None)]
         found = [Excerpt(i + 1, h, q) for i, (h, q) in enumerate(quotes)]
         if req.cyrillic and found:  # the model sees a Russian question's top passage whole (excerpts.py)
             top = found[0]
             passage = top.hit.passage
             text = passage.text.strip() if len(passage.text) <= self.top_chars else windows(
-                self.embedder, req.about, passage, result.query_vector, 1, self.top_chars,
+                req.about, passage, self._closeness(top.hit, result), 1, self.top_chars,
                 req.definition if passage.id == defined else None)[0]
             # A longer passage's two windows need not nest; its quote must be part of what the model saw.
             top.text = text if top.quote in text else ""
         return found
+
+    def _closeness(self, hit: Hit, result: SearchResult) -> np.ndarray:
+        """Cosine of the question with each sentence of the hit's passage."""
+        return self.index.sentence_vectors(self.index.by_id[hit.passage.id]) @ result.query_vector
 
     def _generate(self, req: Request, on_partial, check) -> str:
         """Run the model. The caller sees only sentences that already pass verification: a draft
