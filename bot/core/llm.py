@@ -36,9 +36,10 @@ def _collect(pieces: Iterator[str], on_text, cancel) -> str:
 class LlamaCppLLM:
     """One in-process llama.cpp model. Every request resumes from the saved state of its own system
     prompt (the answer, translation … prompts never change), so only the user's part is evaluated,
-    always from the same position in the same batches: the same prompt gets the same answer. Resuming
-    from whatever prefix the previous request left behind changed where the batches fell, and greedy
-    decoding followed the tiny numeric difference (1 of 28 identical answer prompts, measured)."""
+    always from the same position in the same batches: the same prompt gets the same answer (the
+    development set asked in reverse order: the same 107 answers). Resuming from whatever prefix the
+    previous request left behind moved the batches, and greedy decoding followed the tiny numeric
+    difference (1 of 28 identical answer prompts answered differently in two runs)."""
 
     def __init__(self, model_path: Path, *, n_ctx: int = 2048, threads: int = 2) -> None:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see embeddings.py
