@@ -8,6 +8,8 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
+import numpy as np
+
 
 class LLMError(Exception):
     """The model could not be loaded or did not answer."""
@@ -34,12 +36,13 @@ def _collect(pieces: Iterator[str], on_text, cancel) -> str:
 
 
 class LlamaCppLLM:
-    """One in-process llama.cpp model. Every request resumes from the saved state of its own system
-    prompt (the answer, translation … prompts never change), so only the user's part is evaluated,
-    always from the same position in the same batches: the same prompt gets the same answer (the
-    development set asked in reverse order: the same 107 answers). Resuming from whatever prefix the
-    previous request left behind moved the batches, and greedy decoding followed the tiny numeric
-    difference (1 of 28 identical answer prompts answered differently in two runs)."""
+    """One in-process llama.cpp model. A prompt's user part is always evaluated in the same batches,
+    from the end of its system prompt (whose evaluated state is saved; the answer, translation …
+    prompts never change), so the same prompt gets the same answer (the development set asked in
+    reverse order: the same 107 answers). Resuming from whatever prefix the previous request left
+    behind moved the batches, and greedy decoding followed the tiny numeric difference (1 of 28
+    identical answer prompts answered differently in two runs). Only whole batches the previous
+    prompt shares with this one are reused: they were evaluated exactly as they would be now."""
 
     def __init__(self, model_path: Path, *, n_ctx: int = 2048, threads: int = 2) -> None:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see embeddings.py
@@ -50,6 +53,7 @@ class LlamaCppLLM:
         self._format = None
         self._grammars: dict[str, object] = {}
         self._states: dict[str, object] = {}  # system prompt -> its evaluated state; prompts are constants
+        self._batched = 0  # leading tokens of the live context evaluated in batches from their system prompt's end
 
     def load(self):
         if self._llm is None:
@@ -98,10 +102,27 @@ class LlamaCppLLM:
             self._grammars[text] = LlamaGrammar.from_string(text, verbose=False)
         return self._grammars[text]
 
+    def _resume(self, system: str, tokens: list[int]) -> None:
+        """Bring the live context to where this prompt's evaluation starts: the end of its system
+        prompt, or past the whole batches it shares with the prompt before (a follow-up about the
+        same top excerpt, a repeated question)."""
+        llm, state = self._llm, self._system_state(system)
+        start = state.n_tokens
+        # Of the live context, only the previous prompt was evaluated in whole batches (its answer
+        # token by token); at least one token is left to evaluate, for fresh logits.
+        n = min(llm.n_tokens, self._batched, len(tokens) - 1)
+        differ = np.flatnonzero(llm.input_ids[:n] != np.asarray(tokens[:n]))
+        shared = int(differ[0]) if len(differ) else n
+        if shared < start:
+            llm.load_state(state)
+        else:
+            llm.n_tokens = start + (shared - start) // llm.n_batch * llm.n_batch
+        self._batched = len(tokens)
+
     def generate(self, system, user, *, grammar, max_tokens, on_text=None, cancel=None) -> str:
         llm = self.load()
         tokens, prompt = self._prompt(system, user)
-        llm.load_state(self._system_state(system))
+        self._resume(system, tokens)
         stream = llm.create_completion(
             tokens, grammar=self._grammar(grammar) if grammar else None, temperature=0.0, top_k=1,
             max_tokens=max_tokens, stop=prompt.stop, stopping_criteria=prompt.stopping_criteria, stream=True)
