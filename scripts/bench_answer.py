@@ -69,10 +69,11 @@ def main() -> None:
         answer = asyncio.run(core.service.ask(q["question"], asker, on_partial=lambda d: None))
         if "generate_ms" not in answer.timings:
             continue
-        # Replay each model call of this question alone on the same backend, which resumes from
-        # its system prompt's evaluated state as it did in the pipeline.
+        # Replay each model call of this question alone on the same backend, from its system
+        # prompt's evaluated state, not reusing the batches of the call just made.
         alone = 0.0
         for system, user, grammar, max_tokens in llm.calls[start:]:
+            llm.inner.start_fresh()
             g0 = time.perf_counter()
             llm.inner.generate(system, user, grammar=grammar, max_tokens=max_tokens)
             alone += (time.perf_counter() - g0) * 1000

@@ -119,6 +119,10 @@ class LlamaCppLLM:
             llm.n_tokens = start + (shared - start) // llm.n_batch * llm.n_batch
         self._batched = len(tokens)
 
+    def start_fresh(self) -> None:
+        """The next request reuses nothing of the one before (benchmarks replay a prompt just run)."""
+        self._batched = 0
+
     def generate(self, system, user, *, grammar, max_tokens, on_text=None, cancel=None) -> str:
         llm = self.load()
         tokens, prompt = self._prompt(system, user)
