@@ -39,7 +39,7 @@ class LlamaCppLLM:
     """One in-process llama.cpp model. A prompt's user part is always evaluated in the same batches,
     from the end of its system prompt (whose evaluated state is saved; the answer, translation …
     prompts never change), so the same prompt gets the same answer (the development set asked in
-    reverse order: the same 107 answers). Resuming from whatever prefix the previous request left
+    reverse order gave the same answers). Resuming from whatever prefix the previous request left
     behind moved the batches, and greedy decoding followed the tiny numeric difference (1 of 28
     identical answer prompts answered differently in two runs). Only whole batches the previous
     prompt shares with this one are reused: they were evaluated exactly as they would be now."""
