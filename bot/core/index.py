@@ -327,9 +327,9 @@ class LoadedIndex:
     units: np.ndarray  # one normalised vector per sentence (`unit_texts`), in passage order
     unit_start: np.ndarray  # passage i's sentences are rows unit_start[i]:unit_start[i + 1] of `units`
 
-    def sentence_vectors(self, position: int) -> np.ndarray:
-        """The vectors of passage `position`'s sentences, in text order (`text.sentence_spans`)."""
-        return self.units[self.unit_start[position]: self.unit_start[position + 1]]
+    def sentence_similarities(self, position: int, vector: np.ndarray) -> np.ndarray:
+        """Cosine of `vector` with each sentence of passage `position`, in text order (`text.sentence_spans`)."""
+        return self.units[self.unit_start[position]: self.unit_start[position + 1]] @ vector
 
 
 def load_index(index_dir: Path, version: str | None = None) -> LoadedIndex:

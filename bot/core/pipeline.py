@@ -307,7 +307,7 @@ class AnswerPipeline:
 
     def _closeness(self, hit: Hit, result: SearchResult) -> np.ndarray:
         """Cosine of the question with each sentence of the hit's passage."""
-        return self.index.sentence_vectors(self.index.by_id[hit.passage.id]) @ result.query_vector
+        return self.index.sentence_similarities(self.index.by_id[hit.passage.id], result.query_vector)
 
     def _generate(self, req: Request, on_partial, check) -> str:
         """Run the model. The caller sees only sentences that already pass verification: a draft

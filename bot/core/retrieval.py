@@ -113,7 +113,7 @@ class Retriever:
 
     def _best_sentences(self, pos: int, vector: np.ndarray) -> float:
         """Mean cosine of the question with the passage's two closest sentences."""
-        return float(np.sort(self.index.sentence_vectors(pos) @ vector)[-2:].mean())
+        return float(np.sort(self.index.sentence_similarities(pos, vector))[-2:].mean())
 
     def search(self, question: str, k: int = 5, extra: str = "") -> SearchResult:
         """Top-k passages for `question`; `extra` (a follow-up's context) widens both retrievers."""
