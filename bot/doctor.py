@@ -3,12 +3,36 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import urllib.request
+from pathlib import Path
 
 from .config import Settings
 from .core.corpus import CorpusError, corpus_files, parse_document
 from .core.index import IndexUnavailable, load_index, stale_sources
 from .core.model_files import ModelFileError, check_model
+
+
+def llama_cpu_features() -> list[str]:
+    """The CPU kernels this llama.cpp build has ("AVX512", "AMX_INT8" …)."""
+    import llama_cpp
+
+    return re.findall(r"(\w+) = 1", llama_cpp.llama_print_system_info().decode())
+
+
+def cpu_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    try:
+        return "amx_int8" in cpuinfo.read_text().split()
+    except OSError:
+        return False
+
+
+def _kernels_check():
+    """llama.cpp's CPU kernels; AMX evaluates prompts ~1.45x faster where the CPU has it."""
+    features = llama_cpu_features()
+    hint = " (without AMX, which this CPU has: `./run` builds with it)" \
+        if "AMX_INT8" not in features and cpu_has_amx() else ""
+    return True, f"llama.cpp CPU kernels: {' '.join(features)}{hint}", ""
 
 
 def _checks(settings: Settings):
@@ -36,6 +60,8 @@ def _checks(settings: Settings):
         yield ok, f"python package {module} ({why}) {'installed' if ok else 'missing'}", "run ./run (set-up)"
     llm = settings.llm
     if llm.backend == "llama_cpp":
+        if importlib.util.find_spec("llama_cpp"):
+            yield _kernels_check()
         try:
             check_model(llm.model_path, llm.model_sha256)
             yield True, f"model {llm.model_path} present, SHA-256 {'checked' if llm.model_sha256 else 'not pinned'}", ""
