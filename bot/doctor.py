@@ -28,7 +28,7 @@ def cpu_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
 
 
 def _kernels_check():
-    """llama.cpp's CPU kernels; AMX evaluates prompts ~1.45x faster where the CPU has it."""
+    """llama.cpp's CPU kernels; AMX evaluates prompts ~1.4x faster where the CPU has it."""
     features = llama_cpu_features()
     hint = " (without AMX, which this CPU has: `./run` builds with it)" \
         if "AMX_INT8" not in features and cpu_has_amx() else ""
