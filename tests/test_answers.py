@@ -92,6 +92,17 @@ def test_verifier_checks_the_scale_of_a_figure_across_languages():
     assert verify(ModelOutput("Grok-1 has 314 billion parameters.", [1]), passages, lang="en", **close).ok
 
 
+def test_verifier_reads_a_figure_in_any_notation_but_not_another_figure():
+    passages = {1: "OpenAI открыла доступ к набору данных из 800\u00a0000 меток. Спустя два месяца у неё 139 тыс. звёзд."}
+    close = {"similarity": lambda s, n: 0.9}
+    for said in ("The dataset has 800,000 labels.", "The repository had 139,000 stars.",
+                 "The repository had 139 thousand stars."):
+        assert verify(ModelOutput(said, [1]), passages, lang="en", **close).ok, said
+    for said in ("The dataset has 800 labels.", "The dataset has 80,000 labels.", "The repository had 139,500 stars."):
+        verdict = verify(ModelOutput(said, [1]), passages, lang="en", **close)
+        assert not verdict.ok and "number" in verdict.dropped[0][1], said
+
+
 def test_a_figure_may_be_written_in_words_but_not_hidden_in_a_link():
     assert has_figure("написана группой из семи ученых, трое из которых работают в Google")
     assert has_figure("Phi-2 has 2.7 billion parameters") and has_figure("сотни миллионов")
@@ -236,6 +247,20 @@ def test_english_question_answered_in_russian_falls_back_to_a_framed_quote(core,
     assert answer.text == f"The text says (in Russian): «{quote}» [1]" and "20 мегабайт" in quote
     llm.outputs.append(out("Адаптер LoRA занимает около 20 мегабайт.", [1]))
     assert ask(core, "How much memory does the adapter take?").refused  # untranslated: no Russian words cover it
+
+
+def test_an_english_term_the_text_uses_counts_when_its_translation_is_garbled(core, llm, monkeypatch):
+    monkeypatch.setattr(pipeline_module, "verify", lambda *a, **kw: verify(*a, **{**kw, "similarity": lambda s, n: 0.99}))
+    question = "What is LoRA?"
+    llm.translations[question] = "Что такое низкоранговая адаптация?"  # the text says «LoRA»
+    said = "LoRA is a way to fine-tune a large model."
+    llm.outputs.append(out(said, [1]))
+    llm.back_translations[said] = "LoRA - это способ дообучения большой модели."
+    answer = ask(core, question)
+    assert answer.text == f"{said} [1]" and "LoRA" in answer.citations[0].quote
+    llm.translations[question] = "Что такое адаптация?"
+    core.service.pipeline.weights.uses = lambda word: False  # only the translation's words: nothing covers it
+    assert ask(core, question).reason == "no_match"
 
 
 def test_wrong_citation_number_is_corrected_to_the_supporting_passage(core, llm):

@@ -6,12 +6,14 @@ and after it (every named term and number in an answer must occur in a cited pas
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Iterable
 
 from .text import STOP_EN, STOP_RU, has_cyrillic, stem
 
 TOKEN = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
-NUMBER = re.compile(r"(?<![^\W\d_])\d+(?:[.,]\d+)?(?![^\W\d_])")  # not part of a word like "T9"
+# Not part of a word like "T9" or "3D"; "175B", "8K" are figures with a scale letter.
+NUMBER = re.compile(r"(?<![^\W\d_])\d+(?:[.,]\d+)?(?=[KMBT]?(?![^\W_]))")
 _LATIN = re.compile(r"[a-z]", re.I)
 _TRANSLIT = [("shch", "щ"), ("sch", "щ"), ("ch", "ч"), ("sh", "ш"), ("zh", "ж"), ("kh", "х"), ("ts", "ц"),
              ("ya", "я"), ("yu", "ю"), ("yo", "ё"), ("ph", "ф"), ("th", "т"), ("w", "в"), ("x", "кс"),
@@ -134,10 +136,6 @@ def unknown_terms(text: str, vocab: Vocabulary) -> list[str]:
     return out
 
 
-def numbers(text: str) -> set[str]:
-    return {n.replace(",", ".") for n in NUMBER.findall(text)}
-
-
 # Scale words of a figure, in either language: "314 million" for the text's "314 млрд" is wrong
 # even though the number itself matches (the small model confuses млрд with million).
 _SCALES = {
@@ -146,6 +144,26 @@ _SCALES = {
     "billion": re.compile(r"(?<!\w)(?:млрд|миллиард\w*|billions?)(?!\w)", re.I),
     "trillion": re.compile(r"(?<!\w)(?:трлн|триллион\w*|trillions?)(?!\w)", re.I),
 }
+_FACTORS = {"thousand": 10 ** 3, "million": 10 ** 6, "billion": 10 ** 9, "trillion": 10 ** 12}
+# Digit groups: the text writes "800 000" (ordinary, no-break or thin spaces) and "6,209"; an English
+# answer writes "800,000". A comma before anything but exactly three digits is a decimal one ("29,1").
+_GROUPED = re.compile(r"(?<![\w.,-])\d{1,3}(?:[ \u00a0\u202f,]\d{3})+(?!\w|[.,]\d)")
+
+
+def numbers(text: str) -> set[str]:
+    """The figures of a text, in one notation: digit groups joined ("800 000", "800,000" → "800000"),
+    decimal commas as points; a figure with a scale word also by its value ("139 тыс." → "139000",
+    which an answer may write as "139,000")."""
+    text = _GROUPED.sub(lambda m: re.sub(r"\D", "", m.group(0)), text)
+    out = set()
+    for m in NUMBER.finditer(text):
+        value = m.group(0).replace(",", ".")
+        out.add(value)
+        after = text[m.end():m.end() + 12].lstrip()
+        for name, pattern in _SCALES.items():
+            if pattern.match(after):
+                out.add(format((Decimal(value) * _FACTORS[name]).normalize(), "f"))
+    return out
 
 
 def scales(text: str) -> set[str]:

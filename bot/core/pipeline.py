@@ -243,7 +243,14 @@ class AnswerPipeline:
             if self._never_named(req.term) and not (english and english[0] in self.vocab.tokens):
                 return None
         req.definition = self._definition(req.term, result)
-        req.coverage = {h.passage.id: self.weights.coverage(words, self.index.by_id[h.passage.id])
+        variants = [words]
+        if russian:
+            # The text keeps many terms in English ("zero-shot", "LSTM", "knowledge distillation"), and a
+            # translation garbles exactly those: a passage covers an English question as much as it covers
+            # the translation, or the translation with the question's own words that the text uses.
+            used = [w for w in content_words(req.asked) if self.weights.uses(w)]
+            variants.append(" ".join([words] + used))
+        req.coverage = {h.passage.id: max(self.weights.coverage(x, self.index.by_id[h.passage.id]) for x in variants)
                         for h in result.hits}
         if req.cyrillic:
             gate, req.cited_floor = MIN_COVERAGE, MIN_CITED_COVERAGE

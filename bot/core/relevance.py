@@ -10,7 +10,7 @@ import math
 from collections import Counter
 
 from .corpus import Passage
-from .text import stems
+from .text import stem, stems
 
 
 class TermWeights:
@@ -21,6 +21,10 @@ class TermWeights:
 
     def idf(self, term: str) -> float:
         return math.log((self.n + 1) / (self.df.get(term, 0) + 0.5))
+
+    def uses(self, word: str) -> bool:
+        """Does any passage have the word (by its stem)?"""
+        return stem(word) in self.df
 
     def coverage(self, question: str, position: int) -> float:
         """IDF-weighted share of the question's content stems that occur in passage `position`."""

@@ -144,13 +144,13 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
         own = set(stems(sentence))
         supported, reason = [], "not supported by a given excerpt"  # ((ranking key), excerpt number)
         for n in order:
-            nums = numbers(sentence) - numbers(passages[n]) - asked_numbers
-            if nums:
-                reason = f"number {sorted(nums)[0]} is not in the excerpt"
-                continue
             wrong_scale = scales(sentence) - scales(passages[n])
             if wrong_scale:
                 reason = f"'{sorted(wrong_scale)[0]}' is not the excerpt's scale"
+                continue
+            nums = numbers(sentence) - numbers(passages[n]) - asked_numbers
+            if nums:
+                reason = f"number {sorted(nums)[0]} is not in the excerpt"
                 continue
             missing = [x for x in named_terms(sentence) if not vocab[n].knows(x)]
             if missing:
