@@ -258,6 +258,12 @@ def test_an_english_term_the_text_uses_counts_when_its_translation_is_garbled(co
     llm.back_translations[said] = "LoRA - это способ дообучения большой модели."
     answer = ask(core, question)
     assert answer.text == f"{said} [1]" and "LoRA" in answer.citations[0].quote
+    # A quoted fallback picks a sentence with no verified words of the model's: it needs the translation's
+    # own words to cover the passage, and they do not.
+    llm.pick = "LoRA"
+    llm.outputs.append(out("LoRA was invented in 1999.", [1]))
+    answer = ask(core, question)
+    assert answer.reason == "unsupported" and llm.pick_prompts == []
     llm.translations[question] = "Что такое адаптация?"
     core.service.pipeline.weights.uses = lambda word: False  # only the translation's words: nothing covers it
     assert ask(core, question).reason == "no_match"

@@ -85,6 +85,10 @@ class Request:
     extra: str = ""  # the questions this one follows up on
     about: str = ""  # what a passage should cover: the follow-up's context, the translation, the question
     coverage: dict[str, float] = field(default_factory=dict)  # passage id → IDF-weighted share of `about`
+    # The same from the Russian words alone (an English question's translation), without the English words
+    # the text uses: the quoted fallbacks, calibrated on it, pick a sentence with no verified words of the
+    # model's, and a few common words ("OpenAI", "hallucination") made them quote the wrong passage.
+    strict_coverage: dict[str, float] = field(default_factory=dict)
     cited_floor: float = 0.0  # the least coverage of a passage an answer may be credited to
     term: str = ""  # X of a "что такое X?" question (of an English question's translation)
     definition: Definition | None = None  # the text's own «X - это …» or «… называется X»
@@ -243,15 +247,16 @@ class AnswerPipeline:
             if self._never_named(req.term) and not (english and english[0] in self.vocab.tokens):
                 return None
         req.definition = self._definition(req.term, result)
-        variants = [words]
+        positions = {h.passage.id: self.index.by_id[h.passage.id] for h in result.hits}
+        req.strict_coverage = {pid: self.weights.coverage(words, pos) for pid, pos in positions.items()}
+        req.coverage = dict(req.strict_coverage)
         if russian:
             # The text keeps many terms in English ("zero-shot", "LSTM", "knowledge distillation"), and a
             # translation garbles exactly those: a passage covers an English question as much as it covers
             # the translation, or the translation with the question's own words that the text uses.
-            used = [w for w in content_words(req.asked) if self.weights.uses(w)]
-            variants.append(" ".join([words] + used))
-        req.coverage = {h.passage.id: max(self.weights.coverage(x, self.index.by_id[h.passage.id]) for x in variants)
-                        for h in result.hits}
+            wider = " ".join([words] + [w for w in content_words(req.asked) if self.weights.uses(w)])
+            req.coverage = {pid: max(req.strict_coverage[pid], self.weights.coverage(wider, pos))
+                            for pid, pos in positions.items()}
         if req.cyrillic:
             gate, req.cited_floor = MIN_COVERAGE, MIN_CITED_COVERAGE
         else:  # without a translation (turned off) there are no Russian words to measure
@@ -410,7 +415,7 @@ class AnswerPipeline:
         cited = [e for e in req.excerpts if e.n in parsed.citations]
         if not cited:
             return None
-        covered = req.coverage[cited[0].hit.passage.id]
+        covered = req.strict_coverage[cited[0].hit.passage.id]
         wanted = req.about_stems
         copied = [x for x in sentences(parsed.answer)
                   if len(x.split()) >= 3 and x in cited[0].given and req.quotable(x)]
@@ -429,7 +434,7 @@ class AnswerPipeline:
     def _pick(self, req: Request) -> Answer | None:
         """The model answered but nothing it wrote passed verification: let it pick, by number, the
         excerpt sentence that answers the question (a few tokens), and quote that sentence."""
-        options = [(e, x) for e in req.excerpts if req.coverage[e.hit.passage.id] >= req.cited_floor
+        options = [(e, x) for e in req.excerpts if req.strict_coverage[e.hit.passage.id] >= req.cited_floor
                    for x in sentences(e.quote) if len(x.split()) >= 3 and req.quotable(x)]
         if not options:
             return None
