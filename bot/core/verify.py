@@ -2,8 +2,9 @@
 
 The model is small and invents; nothing it writes reaches a user unless every check passes:
 1. the output parses (NO_ANSWER, or {"answer", "citations"}), citations name given excerpts;
-2. every number, scale word (million, млрд …) and named term of a sentence occurs in the passage
-   it is attributed to (of the given excerpts, the one that supports it best, cited or not);
+2. every number (in any notation: «800 000» is "800,000"), scale word (million, млрд …) and named
+   term of a sentence occurs in the passage it is attributed to (of the given excerpts, the one that
+   supports it best, cited or not);
 3. each sentence is supported by that passage: enough of its content words occur there
    (stems; Russian) or, across languages, its embedding is close enough to the passage's;
 4. each sentence is in the question's language, is not a question, and says more than the question did.
@@ -144,6 +145,7 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
         own = set(stems(sentence))
         supported, reason = [], "not supported by a given excerpt"  # ((ranking key), excerpt number)
         for n in order:
+            # The scale first: "314 million" for «314 млрд» is a wrong scale, not a wrong number.
             wrong_scale = scales(sentence) - scales(passages[n])
             if wrong_scale:
                 reason = f"'{sorted(wrong_scale)[0]}' is not the excerpt's scale"
