@@ -248,8 +248,7 @@ class AnswerPipeline:
                 return None
         req.definition = self._definition(req.term, result)
         positions = {h.passage.id: self.index.by_id[h.passage.id] for h in result.hits}
-        req.strict_coverage = {pid: self.weights.coverage(words, pos) for pid, pos in positions.items()}
-        req.coverage = dict(req.strict_coverage)
+        req.strict_coverage = req.coverage = {pid: self.weights.coverage(words, pos) for pid, pos in positions.items()}
         if russian:
             # The text keeps many terms in English ("zero-shot", "LSTM", "knowledge distillation"), and a
             # translation garbles exactly those: a passage covers an English question as much as it covers

@@ -127,8 +127,8 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
     # The question's own numbers may be repeated, if the excerpts have them too. Its names may not:
     # the excerpt an answer is credited to must know them, or the answer is about something else
     # ("Toyota Research Institute needs 6,209 demonstrations", from another project's excerpt).
-    given_numbers = set().union(*(numbers(x) for x in passages.values()))
-    asked_numbers = numbers(question) & given_numbers
+    figures = {n: numbers(x) for n, x in passages.items()}
+    asked_numbers = numbers(question) & set().union(*figures.values())
     asked_stems = set(stems(question))
     for sentence in sentences(output.answer):
         if not any(ch.isalnum() for ch in sentence):
@@ -143,6 +143,7 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
             verdict.dropped.append((sentence, "only repeats the question"))
             continue
         own = set(stems(sentence))
+        said_numbers = numbers(sentence)
         supported, reason = [], "not supported by a given excerpt"  # ((ranking key), excerpt number)
         for n in order:
             # The scale first: "314 million" for «314 млрд» is a wrong scale, not a wrong number.
@@ -150,7 +151,7 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
             if wrong_scale:
                 reason = f"'{sorted(wrong_scale)[0]}' is not the excerpt's scale"
                 continue
-            nums = numbers(sentence) - numbers(passages[n]) - asked_numbers
+            nums = said_numbers - figures[n] - asked_numbers
             if nums:
                 reason = f"number {sorted(nums)[0]} is not in the excerpt"
                 continue
@@ -160,7 +161,7 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
                 continue
             found = _stem_set(passages[n])
             lexical = _share(own, found)
-            if lexical is None and (numbers(sentence) or named_terms(sentence)):
+            if lexical is None and (said_numbers or named_terms(sentence)):
                 support = 1.0  # a bare figure or name ("29 лет", "Kandinsky 2.1"), found above
             elif lexical is not None and lexical >= min_lexical and (lexical == 1.0 or len(own & found) >= 2):
                 # Half of a two-word sentence is one invented word («Они возникают от усталости.»):
