@@ -9,10 +9,12 @@ import re
 import numpy as np
 import pytest
 
+from bot.core.corpus import Passage
 from bot.core.names import Vocabulary, has_figure, named_terms, unknown_terms
+from bot.core.relevance import TermWeights
 import bot.core.excerpts as excerpts_module
 import bot.core.pipeline as pipeline_module
-from bot.core.excerpts import windows
+from bot.core.excerpts import Excerpt, windows
 from bot.core.pipeline import Request
 from bot.core.service import Asker
 from bot.core.text import is_question, sentence_spans
@@ -129,6 +131,22 @@ def test_named_terms_and_vocabulary():
     assert unknown_terms("What did Wolfram say about GPT-4?", vocab) == []  # transliterated name
     assert unknown_terms("What about GPT-5?", vocab) == ["GPT-5"]
     assert named_terms("What did T9 guess on late-1990s phones?") == ["T9"]  # a date is not a name
+    # An English sentence quoting a Russian phrase is English: its ordinary words are not names.
+    assert named_terms("Chain of thoughts (Цепочка мыслей) or CoT is a method of thinking.") == ["CoT"]
+    assert named_terms("Метод CoT придумали в Google.") == ["CoT", "Google"]
+
+
+
+def test_a_word_counts_in_the_alphabet_the_text_writes_it_in():
+    text = "Jailbreak в llm - это продуманный промпт. Мистер Дурсль возглавлял фирму. Этот тип модели."
+    vocab = Vocabulary([text])
+    assert vocab.knows("джейлбрейк") and vocab.knows("Dursley")  # «джейлбрейк» by its consonants
+    assert not vocab.knows("джейлбрейкер") and not vocab.knows("Grunnings")
+    weights = TermWeights([Passage("x:1", "x.txt", 1, "Раздел", None, None, 1, 1, "author", text)])
+    # A short word's spelling is another word as often as not: "tips" is not «тип».
+    assert weights.spelled("Mr. Dursley gave tips about a jailbreak") == ["дурсл"]
+    assert weights.spelled("Что такое джейлбрейк?") == ["jailbreak"]
+    assert weights.coverage("Dursley", 0) == 1.0 and weights.coverage("Мистер Grunnings", 0) < 0.5
 
 
 # --- the pipeline through the answer service -------------------------------------------------
@@ -191,6 +209,18 @@ def test_a_picked_sentence_without_a_figure_does_not_answer_how_much(core, llm):
     llm.outputs.append(out("LoRA экономит память в тысячу раз.", [1]))
     assert not ask(core, "Что можно делать с адаптерами LoRA?").refused  # no quantity asked: the pick stands
 
+
+
+def test_the_texts_own_question_is_never_offered_as_an_answer(core, llm):
+    question = "Сколько памяти занимает адаптер LoRA?"
+    pipeline = core.service.pipeline
+    hit = pipeline.retriever.search(question).hits[0]
+    req = Request(question, question, "ru", None, about=question, strict_coverage={hit.passage.id: 1.0})
+    asked = "Так сколько же места на диске нужно одному адаптеру?"  # shares the most words with the question
+    req.excerpts = [Excerpt(1, hit, f"{asked} Адаптер LoRA занимает около 20 мегабайт.")]
+    pipeline._pick(req)
+    assert "[1] Адаптер LoRA занимает около 20 мегабайт." in llm.pick_prompts[0]
+    assert asked not in llm.pick_prompts[0]
 
 def test_an_articles_byline_is_never_quoted_as_an_answer():
     req = Request("Как автор справлялся с деградацией модели?", "Как автор справлялся с деградацией модели?", "ru", None)

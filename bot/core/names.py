@@ -9,7 +9,7 @@ import re
 from decimal import Decimal
 from typing import Iterable
 
-from .text import STOP_EN, STOP_RU, has_cyrillic, stem
+from .text import STOP_EN, STOP_RU, has_cyrillic, language, stem
 
 TOKEN = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
 # Not part of a word like "T9" or "3D"; "175B", "8K" are figures with a scale letter.
@@ -33,6 +33,40 @@ _DATE = re.compile(r"^(?:early|mid|late|pre|post)-\d{2,4}s?$", re.I)
 def _skeleton(word: str) -> str:
     """Soft and hard signs have no Latin counterpart: 'вольфрам' and 'wolfram' → 'волфрам'."""
     return word.replace("ь", "").replace("ъ", "")
+
+
+def _consonants(cyrillic: str) -> str:
+    """English vowels have no fixed Russian spelling ('jailbreak' → «джейлбрейк», not «джаилбреак»)."""
+    return "".join(ch for ch in cyrillic if ch not in _VOWELS)
+
+
+_VOWELS = frozenset("аеёиоуыэюяйьъ")
+# Shorter consonant keys match too many words by chance ("мдл" is «модель» and "middle").
+MIN_CONSONANTS = 5
+
+
+class Spellings:
+    """A word as the text writes it in the other alphabet: a Latin spelling of a Cyrillic word ('Krylov'
+    → «Крылов», 'Dursley' → «Дурсль»; 'y' is ambiguous) or a Cyrillic one of a Latin word («джейлбрейк»
+    → "jailbreak", by consonants)."""
+
+    def __init__(self, stems: Iterable[str]) -> None:
+        self._cyrillic: dict[str, str] = {}
+        self._latin: dict[str, str] = {}
+        for s in stems:
+            if has_cyrillic(s):
+                self._cyrillic.setdefault(_skeleton(s), s)
+            elif s.isalpha() and len(key := _consonants(translit(s))) >= MIN_CONSONANTS:
+                self._latin.setdefault(key, s)
+
+    def find(self, word: str) -> str | None:
+        """The text's stem the word spells in the other alphabet, if any."""
+        if has_cyrillic(word):
+            key = _consonants(stem(word))
+            return self._latin.get(key) if len(key) >= MIN_CONSONANTS else None
+        base = translit(word)
+        return next((self._cyrillic[k] for y in ("й", "ы", "и")
+                     if (k := _skeleton(stem(base.replace("й", y)))) in self._cyrillic), None)
 
 
 def translit(word: str) -> str:
@@ -63,7 +97,7 @@ class Vocabulary:
         self.text = "\n".join(lowered)  # for versioned names of several words ("mistral large 2")
         self.parts = {p for tok in self.tokens for p in re.split(r"[-.]", tok) if p}
         self.stems = {stem(p) for p in self.parts if not p.isdigit()}
-        self.skeletons = {_skeleton(s) for s in self.stems}
+        self.spellings = Spellings(self.stems)
 
     def knows(self, term: str) -> bool:
         term = term.lower().replace("ё", "е")
@@ -81,22 +115,18 @@ class Vocabulary:
         if any(ch.isdigit() for ch in part):  # a version number alone ("5" of "GPT-5") is not enough
             return part in self.tokens and not part.isdigit()
         return (part in self.parts or part in STOP_EN or stem(part) in self.stems
-                or self._known_translit(part))
-
-    def _known_translit(self, part: str) -> bool:
-        """A Latin spelling of a Cyrillic word of the corpus ('Krylov' → 'Крылов'); 'y' is ambiguous."""
-        base = translit(part)
-        return any(_skeleton(stem(base.replace("й", y))) in self.skeletons for y in ("й", "ы", "и"))
+                or self.spellings.find(part) is not None)
 
 
 def named_terms(text: str) -> list[str]:
     """Tokens that look like names of models, companies, people.
 
-    In Cyrillic text: Latin words, and capitalised words that do not start a sentence. In English
+    In Russian text: Latin words, and capitalised words that do not start a sentence. In English
     text capitals are everywhere ("What does the Author…"), so only CamelCase ("DeepSeek"),
     letters with digits ("GPT-5", "R1") and acronyms ("RLHF") count. Tokens that start with a digit
     ("3-grams", "4-bit", "2.0") are quantities, checked as numbers elsewhere; "late-1990s" is a date."""
-    cyrillic_text = has_cyrillic(text)
+    # An English sentence that quotes a Russian word ("a method of thinking (Цепочка мыслей)") is English text.
+    cyrillic_text = language(text) == "ru"
     out = []
     for m in TOKEN.finditer(text):
         tok = m.group(0)

@@ -233,7 +233,9 @@ class AnswerPipeline:
             russian = self._translate(req)
         context = f"{req.extra} {russian}".strip()
         if russian:
-            result = self.retriever.search(req.asked, k=k, extra=context)
+            # Keyword search finds the text's «Дурсль» for a translation's "Dursley" only by its spelling.
+            spelled = " ".join(dict.fromkeys(self.weights.spelled(f"{req.asked} {russian}")))
+            result = self.retriever.search(req.asked, k=k, extra=f"{context} {spelled}".strip())
         req.timings["retrieve_ms"] = result.embed_ms + result.search_ms
         req.about = f"{context} {req.asked}".strip()  # a follow-up is about the previous question too
         # How much of the question (its Russian words: the translation of an English one) a passage covers.
@@ -434,7 +436,7 @@ class AnswerPipeline:
         """The model answered but nothing it wrote passed verification: let it pick, by number, the
         excerpt sentence that answers the question (a few tokens), and quote that sentence."""
         options = [(e, x) for e in req.excerpts if req.strict_coverage[e.hit.passage.id] >= req.cited_floor
-                   for x in sentences(e.quote) if len(x.split()) >= 3 and req.quotable(x)]
+                   for x in sentences(e.quote) if len(x.split()) >= 3 and req.quotable(x) and not is_question(x)]
         if not options:
             return None
         listing = "\n".join(f"[{k}] {x}" for k, (_, x) in enumerate(options, 1))
