@@ -14,7 +14,7 @@ from bot.core.names import Vocabulary, has_figure, named_terms, unknown_terms
 from bot.core.relevance import TermWeights
 import bot.core.excerpts as excerpts_module
 import bot.core.pipeline as pipeline_module
-from bot.core.excerpts import Excerpt, windows
+from bot.core.excerpts import windows
 from bot.core.pipeline import Request
 from bot.core.service import Asker
 from bot.core.text import is_question, sentence_spans
@@ -131,10 +131,6 @@ def test_named_terms_and_vocabulary():
     assert unknown_terms("What did Wolfram say about GPT-4?", vocab) == []  # transliterated name
     assert unknown_terms("What about GPT-5?", vocab) == ["GPT-5"]
     assert named_terms("What did T9 guess on late-1990s phones?") == ["T9"]  # a date is not a name
-    # An English sentence quoting a Russian phrase is English: its ordinary words are not names.
-    assert named_terms("Chain of thoughts (Цепочка мыслей) or CoT is a method of thinking.") == ["CoT"]
-    assert named_terms("Метод CoT придумали в Google.") == ["CoT", "Google"]
-
 
 
 def test_a_word_counts_in_the_alphabet_the_text_writes_it_in():
@@ -210,17 +206,14 @@ def test_a_picked_sentence_without_a_figure_does_not_answer_how_much(core, llm):
     assert not ask(core, "Что можно делать с адаптерами LoRA?").refused  # no quantity asked: the pick stands
 
 
+def test_the_texts_own_question_is_listed_for_the_pick_but_never_quoted(core, llm, monkeypatch):
+    # The fixture text asks nothing; one of its sentences is taken for a question.
+    monkeypatch.setattr(pipeline_module, "is_question", lambda sentence: "на лету" in sentence)
+    llm.outputs.append(out("LoRA экономит память в тысячу раз.", [1]))
+    llm.pick = "менять на лету"
+    assert ask(core, "Что можно делать с адаптерами LoRA?").refused
+    assert "[2] Такие адаптеры можно менять на лету" in llm.pick_prompts[0]  # listed, as the next sentence's context
 
-def test_the_texts_own_question_is_never_offered_as_an_answer(core, llm):
-    question = "Сколько памяти занимает адаптер LoRA?"
-    pipeline = core.service.pipeline
-    hit = pipeline.retriever.search(question).hits[0]
-    req = Request(question, question, "ru", None, about=question, strict_coverage={hit.passage.id: 1.0})
-    asked = "Так сколько же места на диске нужно одному адаптеру?"  # shares the most words with the question
-    req.excerpts = [Excerpt(1, hit, f"{asked} Адаптер LoRA занимает около 20 мегабайт.")]
-    pipeline._pick(req)
-    assert "[1] Адаптер LoRA занимает около 20 мегабайт." in llm.pick_prompts[0]
-    assert asked not in llm.pick_prompts[0]
 
 def test_an_articles_byline_is_never_quoted_as_an_answer():
     req = Request("Как автор справлялся с деградацией модели?", "Как автор справлялся с деградацией модели?", "ru", None)

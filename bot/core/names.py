@@ -9,7 +9,7 @@ import re
 from decimal import Decimal
 from typing import Iterable
 
-from .text import STOP_EN, STOP_RU, has_cyrillic, language, stem
+from .text import STOP_EN, STOP_RU, has_cyrillic, stem
 
 TOKEN = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
 # Not part of a word like "T9" or "3D"; "175B", "8K" are figures with a scale letter.
@@ -35,14 +35,14 @@ def _skeleton(word: str) -> str:
     return word.replace("ь", "").replace("ъ", "")
 
 
-def _consonants(cyrillic: str) -> str:
-    """English vowels have no fixed Russian spelling ('jailbreak' → «джейлбрейк», not «джаилбреак»)."""
-    return "".join(ch for ch in cyrillic if ch not in _VOWELS)
-
-
 _VOWELS = frozenset("аеёиоуыэюяйьъ")
 # Shorter consonant keys match too many words by chance ("мдл" is «модель» and "middle").
 MIN_CONSONANTS = 5
+
+
+def _consonants(cyrillic: str) -> str:
+    """English vowels have no fixed Russian spelling ('jailbreak' → «джейлбрейк», not «джаилбреак»)."""
+    return "".join(ch for ch in cyrillic if ch not in _VOWELS)
 
 
 class Spellings:
@@ -121,12 +121,14 @@ class Vocabulary:
 def named_terms(text: str) -> list[str]:
     """Tokens that look like names of models, companies, people.
 
-    In Russian text: Latin words, and capitalised words that do not start a sentence. In English
+    In Cyrillic text: Latin words, and capitalised words that do not start a sentence. In English
     text capitals are everywhere ("What does the Author…"), so only CamelCase ("DeepSeek"),
     letters with digits ("GPT-5", "R1") and acronyms ("RLHF") count. Tokens that start with a digit
     ("3-grams", "4-bit", "2.0") are quantities, checked as numbers elsewhere; "late-1990s" is a date."""
-    # An English sentence that quotes a Russian word ("a method of thinking (Цепочка мыслей)") is English text.
-    cyrillic_text = language(text) == "ru"
+    # An English answer sentence that quotes Russian words is judged as Russian text, so its ordinary words
+    # count as names and fail. Measured: judging it as English let mixed answers through ("Pavел Komarovsky",
+    # "… is not 'monetization' but 'завоевание доверия'") and no more right ones.
+    cyrillic_text = has_cyrillic(text)
     out = []
     for m in TOKEN.finditer(text):
         tok = m.group(0)

@@ -436,7 +436,7 @@ class AnswerPipeline:
         """The model answered but nothing it wrote passed verification: let it pick, by number, the
         excerpt sentence that answers the question (a few tokens), and quote that sentence."""
         options = [(e, x) for e in req.excerpts if req.strict_coverage[e.hit.passage.id] >= req.cited_floor
-                   for x in sentences(e.quote) if len(x.split()) >= 3 and req.quotable(x) and not is_question(x)]
+                   for x in sentences(e.quote) if len(x.split()) >= 3 and req.quotable(x)]
         if not options:
             return None
         listing = "\n".join(f"[{k}] {x}" for k, (_, x) in enumerate(options, 1))
@@ -445,7 +445,9 @@ class AnswerPipeline:
                                 grammar=pick_grammar(len(options)), max_tokens=4, cancel=req.cancel)
         req.timings["pick_ms"] = (time.perf_counter() - t0) * 1000
         k = int(raw) if raw.strip().isdigit() else 0
-        if not 1 <= k <= len(options):
+        # The text's own questions stay listed, as the context of the sentence after them («Вы смотрели
+        # фильм "Идиократия"? Там тоже всем рулил компьютер»), but one of them answers nothing.
+        if not 1 <= k <= len(options) or is_question(options[k - 1][1]):
             return None
         return self._quoted(req, *options[k - 1])
 
