@@ -5,7 +5,8 @@ most 0.22 of IDF-weighted coverage in their best passage, answerable ones mostly
 English question's words cannot match the Russian text: it is measured through its translation.
 A translation keeps names in Latin letters ("Mr. Dursley") that the text writes in Cyrillic («мистер
 Дурсль»), a Russian question spells in Cyrillic terms the text keeps in English («джейлбрейк» for
-"Jailbreak"): such a word counts as the text's word it spells, as the vocabulary of names judges it.
+"Jailbreak"): such a word counts as the text's word it spells (names.Spellings), if that word has
+five letters or more.
 """
 from __future__ import annotations
 
