@@ -198,12 +198,15 @@ def test_unverifiable_answer_gets_the_sentence_the_model_picks_verbatim(core, ll
     assert answer.to_json()["timings"]["pick_ms"] >= 0
 
 
-def test_a_picked_sentence_without_a_figure_does_not_answer_how_much(core, llm):
+def test_a_picked_sentence_must_give_the_figure_or_the_year_asked(core, llm):
     llm.outputs.append(out("LoRA экономит память в тысячу раз.", [1]))
     llm.pick = "менять на лету"  # a sentence of the excerpt, but no quantity
     assert ask(core, "Сколько памяти занимает адаптер LoRA?").refused
     llm.outputs.append(out("LoRA экономит память в тысячу раз.", [1]))
     assert not ask(core, "Что можно делать с адаптерами LoRA?").refused  # no quantity asked: the pick stands
+    llm.pick = "20 мегабайт"  # a figure, but not a year
+    llm.outputs.append(out("LoRA экономит память в тысячу раз.", [1]))
+    assert ask(core, "В каком году появился адаптер LoRA на 7 миллиардов параметров?").refused
 
 
 def test_the_texts_own_question_is_listed_for_the_pick_but_never_quoted(core, llm, monkeypatch):

@@ -63,8 +63,12 @@ INJECTION = re.compile(
     r"|system prompt|developer mode|you are now|jailbreak|\bDAN\b"
     r"|(игнорир|забудь|забудьте|забыть|отмени|наруши)\w*.{0,40}(инструкц|правил|указани|промпт)"
     r"|системн\w* (промпт|инструкц)|теперь ты\b", re.I)
-# A question for a quantity or a year: a quoted sentence answers it only if it has a figure.
-QUANTITY = re.compile(r"\bhow (many|much|big|large)\b|\bwhat year\b|\bсколько\b|\bв каком году\b", re.I)
+# A question for a quantity or a year: a quoted sentence answers it only if it has a figure, or a year.
+QUANTITY = re.compile(r"\bhow (many|much|big|large)\b|\bсколько\b", re.I)
+YEAR_ASKED = re.compile(r"\b(what|which) year\b|\bв каком году\b", re.I)
+# Measured: "Кто основал Mistral AI и в каком году?" (f026, not in the text) got a quoted sentence whose
+# figures were "7 млрд" parameters.
+YEAR = re.compile(r"(?<![\d.,])(?:1[89]|20)\d\d(?![\d.,]?\d)")
 TRANSLATION_TOKENS = 60  # ~190 Russian characters; a longer question's tail matters little for search
 # A quoted article's bibliographic header («Автор: nick (Real Name) https://…»): it says who wrote the
 # article and answers nothing asked about it, so it is never quoted as an answer.
@@ -116,7 +120,10 @@ class Request:
 
 
 def gives_figure(question: str, sentence: str) -> bool:
-    """False when the question asks for a quantity or a year and the sentence has no figure."""
+    """False when the question asks for a quantity and the sentence has no figure, or for a year and
+    it names none."""
+    if YEAR_ASKED.search(question):
+        return bool(YEAR.search(sentence))
     return not QUANTITY.search(question) or has_figure(sentence)
 
 
