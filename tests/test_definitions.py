@@ -64,13 +64,13 @@ def test_a_definition_names_the_term_and_nothing_else():
     assert passages[found.best("in-context learning", relevance=lambda pos: 0.0).position].id == "x:6"
 
 
-
 def test_a_term_asked_in_cyrillic_finds_the_texts_latin_definition():
     passages = [_passage(1, "Существуют разные способы. Jailbreak в llm - это продуманный промпт, который обходит "
                             "ограничения системы.")]
     found = Definitions(passages)
     assert found.best("джейлбрейк языковой модели", relevance=lambda pos: 0.0).position == 0
     assert found.best("джейлбрейкер", relevance=lambda pos: 0.0) is None
+
 
 def test_of_equally_close_definitions_the_most_relevant_passage_wins():
     passages = [_passage(1, "Промпт - это запрос или инструкция, которые вводят в модель."),
