@@ -87,8 +87,7 @@ class Definitions:
                     self._add(pos, m.start("subject"), m.group("subject").split(",")[-1])
             for m in _NAMING.finditer(p.text):
                 self._add(pos, m.start(), m.group("subject").strip("\"«»<>"), named_after=True)
-        self._subjects = {s for d in self.found for s in d.subject}
-        self._spellings = Spellings(self._subjects)
+        self._spellings = Spellings(s for d in self.found for s in d.subject)
 
     def _add(self, position: int, start: int, named: str, named_after: bool = False) -> None:
         subject = frozenset(_head(named))
@@ -102,7 +101,7 @@ class Definitions:
         of stems), one that starts with X («X - это …», «X означает …») and so says it all in one
         place, then the one whose passage is most relevant to the question."""
         # «джейлбрейк» asks about the text's "Jailbreak"
-        head = [h if h in self._subjects else self._spellings.find(h) or h for h in _head(term)]
+        head = [self._spellings.as_written(h) for h in _head(term)]
         wanted = frozenset(head)
         scored = [(len(d.subject) / len(wanted), not d.named_after, relevance(d.position), d) for d in self.found
                   if head and head[0] in d.subject and d.subject <= wanted]

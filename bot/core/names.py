@@ -48,12 +48,14 @@ def _consonants(cyrillic: str) -> str:
 class Spellings:
     """A word as the text writes it in the other alphabet: a Latin spelling of a Cyrillic word ('Krylov'
     → «Крылов», 'Dursley' → «Дурсль»; 'y' is ambiguous) or a Cyrillic one of a Latin word («джейлбрейк»
-    → "jailbreak", by consonants)."""
+    → "jailbreak", by consonants). Only text words of at least `min_letters` letters are found."""
 
-    def __init__(self, stems: Iterable[str]) -> None:
+    def __init__(self, stems: Iterable[str], min_letters: int = 0) -> None:
+        self._known = frozenset(stems)
+        self._min_letters = min_letters
         self._cyrillic: dict[str, str] = {}
         self._latin: dict[str, str] = {}
-        for s in stems:
+        for s in self._known:
             if has_cyrillic(s):
                 self._cyrillic.setdefault(_skeleton(s), s)
             elif s.isalpha() and len(key := _consonants(translit(s))) >= MIN_CONSONANTS:
@@ -63,10 +65,16 @@ class Spellings:
         """The text's stem the word spells in the other alphabet, if any."""
         if has_cyrillic(word):
             key = _consonants(stem(word))
-            return self._latin.get(key) if len(key) >= MIN_CONSONANTS else None
-        base = translit(word)
-        return next((self._cyrillic[k] for y in ("й", "ы", "и")
-                     if (k := _skeleton(stem(base.replace("й", y)))) in self._cyrillic), None)
+            found = self._latin.get(key) if len(key) >= MIN_CONSONANTS else None
+        else:
+            base = translit(word)
+            found = next((self._cyrillic[k] for y in ("й", "ы", "и")
+                          if (k := _skeleton(stem(base.replace("й", y)))) in self._cyrillic), None)
+        return found if found and len(found) >= self._min_letters else None
+
+    def as_written(self, term: str) -> str:
+        """The text's stem for a stem: itself if the text has it, else the one it spells, else itself."""
+        return term if term in self._known else self.find(term) or term
 
 
 def translit(word: str) -> str:

@@ -28,29 +28,22 @@ class TermWeights:
         self.stems = [frozenset(stems(f"{p.section} {p.text}")) for p in passages]
         self.df = Counter(s for terms in self.stems for s in terms)
         self.n = len(passages)
-        self._spellings = Spellings(self.df)
-
-    def _as_written(self, term: str) -> str:
-        """The corpus stem a question's stem stands for: itself, or the word it spells in the other alphabet."""
-        if term in self.df:
-            return term
-        spelt = self._spellings.find(term)
-        return spelt if spelt and len(spelt) >= MIN_SPELT else term
+        self._spellings = Spellings(self.df, min_letters=MIN_SPELT)
 
     def spelled(self, text: str) -> list[str]:
         """The text's stems for the words of `text` it writes only in the other alphabet."""
-        return [w for t in stems(text) if (w := self._as_written(t)) != t]
+        return [w for t in stems(text) if (w := self._spellings.as_written(t)) != t]
 
     def idf(self, term: str) -> float:
         return math.log((self.n + 1) / (self.df.get(term, 0) + 0.5))
 
     def uses(self, word: str) -> bool:
         """Does any passage have the word (by its stem)?"""
-        return self._as_written(stem(word)) in self.df
+        return self._spellings.as_written(stem(word)) in self.df
 
     def coverage(self, question: str, position: int) -> float:
         """IDF-weighted share of the question's content stems that occur in passage `position`."""
-        wanted = {self._as_written(t) for t in stems(question)}
+        wanted = {self._spellings.as_written(t) for t in stems(question)}
         total = sum(self.idf(t) for t in wanted)
         if not total:
             return 0.0
