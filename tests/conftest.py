@@ -66,6 +66,7 @@ class ScriptedLLM:
         self.pick_prompts: list[str] = []
         self.back_translations: dict[str, str] = {}  # English answer sentence → its Russian; unknown ones come back as is
         self.back_translated: list[str] = []
+        self.streamed = ""  # the last answer output, as far as it was streamed before a stop
         self.delay_s = delay_s
 
     def generate(self, system, user, *, grammar, max_tokens, on_text=None, cancel=None) -> str:
@@ -97,7 +98,8 @@ class ScriptedLLM:
             done.append(piece)
             if on_text:
                 on_text(piece)
-        return "".join(done)
+        self.streamed = "".join(done)
+        return self.streamed
 
 
 @pytest.fixture

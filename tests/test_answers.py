@@ -250,18 +250,24 @@ def test_english_sentences_stay_only_if_their_back_translation_is_in_the_passage
     assert invented in ask(core, question).text
 
 
-def test_an_english_answer_keeps_its_first_two_sentences_that_pass(core, llm, monkeypatch):
+def test_an_english_answer_is_its_first_two_verified_sentences_and_the_model_stops_there(core, llm, monkeypatch):
     monkeypatch.setattr(pipeline_module, "verify", lambda *a, **kw: verify(*a, **{**kw, "similarity": lambda s, n: 0.99}))
     question = "What is LoRA?"
     llm.translations[question] = "Что такое LoRA?"
     said = ["LoRA is a way to fine-tune a big model.", "Only small low-rank matrices are trained.",
-            "The original weights of the model stay frozen."]
+            "The original weights of the model stay frozen.", "It was proposed by Microsoft researchers."]
     llm.back_translations = dict(zip(said, ["LoRA - это способ дообучения большой модели.",
                                             "Обучаются только маленькие матрицы низкого ранга.",
                                             "Исходные веса модели остаются замороженными."]))
     llm.outputs.append(out(" ".join(said), [1]))
     answer = ask(core, question)
     assert answer.text == f"{said[0]} [1] {said[1]} [1]" and llm.back_translated == said[:2]
+    assert said[3] not in llm.streamed  # stopped once two sentences had passed, with the third begun
+    # A sentence that fails its round trip is not replaced by a later one: only two are ever checked.
+    llm.back_translations[said[1]] = "Инопланетяне прилетели на Марс."
+    llm.back_translated.clear()
+    llm.outputs.append(out(" ".join(said), [1]))
+    assert ask(core, question).text == f"{said[0]} [1]" and llm.back_translated == said[:2]
 
 
 def test_english_question_answered_in_russian_falls_back_to_a_framed_quote(core, llm):

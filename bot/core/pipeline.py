@@ -6,6 +6,7 @@ called when the question names nothing unknown and the corpus has something clos
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -53,9 +54,10 @@ MIN_EXTRACT_COVERAGE = 0.4  # for answering an English question with a verbatim 
 # mostly 0.5-1.0. Shorter sentences ("TypeScript with Electron") carry only names and numbers, checked already.
 MIN_BACK_TRANSLATED_SUPPORT = 0.5
 BACK_CHECK_WORDS = 5
-# Round trips cost an English answer that needs them p50 4.6 s on 2 cores (development set; English
-# whole-answer p95 20 -> 39 s with every sentence checked), and the prompt asks for one or two
-# sentences: an English answer keeps its first two that pass.
+# A round trip costs 2-6 s on 2 cores, and the prompt asks for one or two sentences: an English answer
+# is its first two sentences that pass verification (the model stops there), each kept if its round
+# trip passes. Checking every sentence until two passed, the model wrote up to five and the round
+# trips took up to 15 s (English p95 27 s).
 MAX_ENGLISH_SENTENCES = 2
 # Attempts to change the bot's rules; the model never sees them.
 INJECTION = re.compile(
@@ -99,6 +101,10 @@ class Request:
     excerpts: list[Excerpt] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     t0: float = field(default_factory=time.perf_counter)
+
+    @property
+    def cancel_set(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
 
     @property
     def cyrillic(self) -> bool:
@@ -214,7 +220,8 @@ class AnswerPipeline:
         # A draft never shows what the final answer drops, and English sentences are back-translated only
         # once the model is done: an English answer is shown whole.
         round_trip = req.lang == "en" and self.back_translate
-        parsed = parse_output(self._generate(req, None if round_trip else on_partial, check))
+        parsed = parse_output(self._generate(req, None if round_trip else on_partial, check,
+                                             enough=MAX_ENGLISH_SENTENCES if round_trip else 0))
         verdict = check(parsed) if parsed else None
         if verdict and round_trip:
             self._back_check(req, verdict)
@@ -329,39 +336,53 @@ class AnswerPipeline:
         """Cosine of the question with each sentence of the hit's passage."""
         return self.index.sentence_similarities(self.index.by_id[hit.passage.id], result.query_vector)
 
-    def _generate(self, req: Request, on_partial, check) -> str:
+    def _generate(self, req: Request, on_partial, check, enough: int = 0) -> str:
         """Run the model. The caller sees only sentences that already pass verification: a draft
-        never shows an invented sentence that the final answer would drop."""
+        never shows an invented sentence that the final answer would drop. With `enough`, the model
+        stops once that many sentences pass, and the output is those sentences, each citing the
+        excerpt the check credits it to."""
         prompt = USER_PROMPT.format(excerpts="\n".join(EXCERPT.format(n=e.n, text=e.given) for e in req.excerpts),
                                     question=req.for_model, language=LANGUAGE_NAMES[req.lang])
         raw, first, shown, checked = [], [], [], []
         given = [e.n for e in req.excerpts]
+        stop = threading.Event()  # the request is cancelled, or `enough` sentences passed
 
         def on_text(piece: str) -> None:
             if not first:
                 first.append(time.perf_counter())
             raw.append(piece)
+            if req.cancel_set:
+                stop.set()
             text = "".join(raw)
             done = sentences(partial_answer(text))
             complete = done if '"citations"' in text else done[:-1]  # the last one may still grow
-            if not on_partial or len(complete) <= len(checked):
+            if not (on_partial or enough) or len(complete) <= len(checked):
                 return
             for sentence in complete[len(checked):]:
-                checked.append(sentence if check(ModelOutput(sentence, given)).ok else None)
-            draft = " ".join(x for x in checked if x)
-            if draft:
+                verdict = check(ModelOutput(sentence, given))
+                checked.append(verdict.sentences[0] if verdict.ok else None)
+            passed = [x for x in checked if x]
+            if enough and len(passed) >= enough:
+                stop.set()
+            draft = " ".join(x for x, _ in passed)
+            if on_partial and draft:
                 if not shown:
                     shown.append(time.perf_counter())
                 on_partial(draft)
 
         g0 = time.perf_counter()
         output = self.llm.generate(SYSTEM_PROMPT, prompt, grammar=answer_grammar(len(req.excerpts)),
-                                   max_tokens=self.max_tokens, on_text=on_text, cancel=req.cancel)
+                                   max_tokens=self.max_tokens, on_text=on_text, cancel=stop)
         req.timings["generate_ms"] = (time.perf_counter() - g0) * 1000
         if first:
             req.timings["first_token_ms"] = (first[0] - req.t0) * 1000
         if shown:
             req.timings["first_sentence_ms"] = (shown[0] - req.t0) * 1000  # the first verified text a user sees
+        passed = [x for x in checked if x][:enough]
+        if enough and len(passed) == enough and '"citations"' not in output and not req.cancel_set:
+            # Stopped with the answer unfinished: close it after the sentences that passed.
+            output = json.dumps({"answer": " ".join(x for x, _ in passed), "citations": sorted({n for _, n in passed})},
+                                ensure_ascii=False)
         return output
 
     def _checker(self, req: Request):
@@ -389,15 +410,13 @@ class AnswerPipeline:
 
     def _back_check(self, req: Request, verdict: Verdict) -> None:
         """Drop the English sentences whose Russian back-translation is not in the passage they are
-        credited to (the word-level check a Russian answer sentence gets); keep the first
-        MAX_ENGLISH_SENTENCES that pass."""
+        credited to (the word-level check a Russian answer sentence gets). Only the first
+        MAX_ENGLISH_SENTENCES are checked; the model stopped there (`_generate`)."""
         by_n = {e.n: e for e in req.excerpts}
         t0 = time.perf_counter()
         kept = []
-        for sentence, n in verdict.sentences:
-            if len(kept) == MAX_ENGLISH_SENTENCES:
-                verdict.dropped.append((sentence, "the answer has its sentences already"))
-                continue
+        verdict.dropped += [(x, "the answer has its sentences already") for x, _ in verdict.sentences[MAX_ENGLISH_SENTENCES:]]
+        for sentence, n in verdict.sentences[:MAX_ENGLISH_SENTENCES]:
             if len(sentence.split()) >= BACK_CHECK_WORDS:
                 russian = self.llm.generate(BACK_TRANSLATE_PROMPT, sentence, grammar=ONE_LINE_GRAMMAR,
                                             max_tokens=self.max_tokens, cancel=req.cancel)
