@@ -6,7 +6,6 @@ called when the question names nothing unknown and the corpus has something clos
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -101,10 +100,6 @@ class Request:
     excerpts: list[Excerpt] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     t0: float = field(default_factory=time.perf_counter)
-
-    @property
-    def cancel_set(self) -> bool:
-        return self.cancel is not None and self.cancel.is_set()
 
     @property
     def cyrillic(self) -> bool:
@@ -339,8 +334,8 @@ class AnswerPipeline:
     def _generate(self, req: Request, on_partial, check, enough: int = 0) -> str:
         """Run the model. The caller sees only sentences that already pass verification: a draft
         never shows an invented sentence that the final answer would drop. With `enough`, the model
-        stops once that many sentences pass, and the output is those sentences, each citing the
-        excerpt the check credits it to."""
+        stops once that many sentences pass: the output is cut like one at the token limit, its
+        citations unwritten (verify() credits each sentence to the excerpt that supports it)."""
         prompt = USER_PROMPT.format(excerpts="\n".join(EXCERPT.format(n=e.n, text=e.given) for e in req.excerpts),
                                     question=req.for_model, language=LANGUAGE_NAMES[req.lang])
         raw, first, shown, checked = [], [], [], []
@@ -351,7 +346,7 @@ class AnswerPipeline:
             if not first:
                 first.append(time.perf_counter())
             raw.append(piece)
-            if req.cancel_set:
+            if req.cancel is not None and req.cancel.is_set():
                 stop.set()
             text = "".join(raw)
             done = sentences(partial_answer(text))
@@ -378,11 +373,6 @@ class AnswerPipeline:
             req.timings["first_token_ms"] = (first[0] - req.t0) * 1000
         if shown:
             req.timings["first_sentence_ms"] = (shown[0] - req.t0) * 1000  # the first verified text a user sees
-        passed = [x for x in checked if x][:enough]
-        if enough and len(passed) == enough and '"citations"' not in output and not req.cancel_set:
-            # Stopped with the answer unfinished: close it after the sentences that passed.
-            output = json.dumps({"answer": " ".join(x for x, _ in passed), "citations": sorted({n for _, n in passed})},
-                                ensure_ascii=False)
         return output
 
     def _checker(self, req: Request):
