@@ -405,7 +405,8 @@ class AnswerPipeline:
         by_n = {e.n: e for e in req.excerpts}
         t0 = time.perf_counter()
         kept = []
-        verdict.dropped += [(x, "the answer has its sentences already") for x, _ in verdict.sentences[MAX_ENGLISH_SENTENCES:]]
+        later = verdict.sentences[MAX_ENGLISH_SENTENCES:]
+        verdict.dropped += [(x, "the answer has its sentences already") for x, _ in later]
         for sentence, n in verdict.sentences[:MAX_ENGLISH_SENTENCES]:
             if len(sentence.split()) >= BACK_CHECK_WORDS:
                 russian = self.llm.generate(BACK_TRANSLATE_PROMPT, sentence, grammar=ONE_LINE_GRAMMAR,
