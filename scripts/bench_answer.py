@@ -31,8 +31,12 @@ class RecordingLLM:
         self.inner, self.model_id, self.calls = inner, inner.model_id, []
 
     def generate(self, system, user, **kw):
-        self.calls.append((system, user, kw["grammar"], kw["max_tokens"]))
-        return self.inner.generate(system, user, **kw)
+        text = self.inner.generate(system, user, **kw)
+        # The bot may stop a call early (an English answer, once two sentences pass): the replay
+        # generates as many tokens as the call did, not up to the limit.
+        made = len(self.inner.load().tokenize(text.encode(), add_bos=False, special=False))
+        self.calls.append((system, user, kw["grammar"], min(kw["max_tokens"], made + 1)))
+        return text
 
 
 def pct(values, q):
