@@ -242,32 +242,42 @@ def test_english_sentences_stay_only_if_their_back_translation_is_in_the_passage
     invented = "LoRA adapters need a cluster of graphics cards and weeks of training."
     llm.back_translations = {supported: "Адаптер LoRA для модели на 7 миллиардов параметров занимает около 20 мегабайт.",
                              invented: "Адаптерам LoRA нужен кластер видеокарт и недели обучения."}
-    llm.outputs.append(out(f"{supported} {invented}", [1]))
-    answer = ask(core, question)
-    assert answer.text == f"{supported} [1]" and llm.back_translated == [supported, invented]
-    core.service.pipeline.back_translate = False  # the setting off: both stand
-    llm.outputs.append(out(f"{supported} {invented}", [1]))
+    llm.outputs.append(out(supported, [1]))
+    assert ask(core, question).text == f"{supported} [1]"
+    llm.outputs.append(out(invented, [1]))
+    assert invented not in ask(core, question).text and llm.back_translated == [supported, invented]
+    core.service.pipeline.back_translate = False  # the setting off: it stands
+    llm.outputs.append(out(invented, [1]))
     assert invented in ask(core, question).text
 
 
-def test_an_english_answer_is_its_first_two_verified_sentences_and_the_model_stops_there(core, llm, monkeypatch):
+def test_a_back_translations_preamble_does_not_count_against_the_sentence(core, llm, monkeypatch):
+    monkeypatch.setattr(pipeline_module, "verify", lambda *a, **kw: verify(*a, **{**kw, "similarity": lambda s, n: 0.99}))
+    question = "How much memory does a LoRA adapter take?"
+    llm.translations[question] = "Сколько памяти занимает адаптер LoRA?"
+    said = "A LoRA adapter takes 20 megabytes."
+    llm.back_translations[said] = 'Конечно, вот перевод вашей английской фразы на русский язык: "Адаптер LoRA занимает 20 мегабайт."'
+    llm.outputs.append(out(said, [1]))
+    assert ask(core, question).text == f"{said} [1]"
+
+
+def test_an_english_answer_is_its_first_verified_sentence_and_the_model_stops_there(core, llm, monkeypatch):
     monkeypatch.setattr(pipeline_module, "verify", lambda *a, **kw: verify(*a, **{**kw, "similarity": lambda s, n: 0.99}))
     question = "What is LoRA?"
     llm.translations[question] = "Что такое LoRA?"
-    said = ["LoRA is a way to fine-tune a big model.", "Only small low-rank matrices are trained.",
-            "The original weights of the model stay frozen.", "It was proposed by Microsoft researchers."]
-    llm.back_translations = dict(zip(said, ["LoRA - это способ дообучения большой модели.",
-                                            "Обучаются только маленькие матрицы низкого ранга.",
-                                            "Исходные веса модели остаются замороженными."]))
+    said = ["LoRA was invented in 1999.", "LoRA is a way to fine-tune a big model.",
+            "Only small low-rank matrices are trained.", "The original weights of the model stay frozen."]
+    llm.back_translations = dict(zip(said[1:], ["LoRA - это способ дообучения большой модели.",
+                                                "Обучаются только маленькие матрицы низкого ранга."]))
     llm.outputs.append(out(" ".join(said), [1]))
     answer = ask(core, question)
-    assert answer.text == f"{said[0]} [1] {said[1]} [1]" and llm.back_translated == said[:2]
-    assert said[3] not in llm.streamed  # stopped once two sentences had passed, with the third begun
-    # A sentence that fails its round trip is not replaced by a later one: only two are ever checked.
+    assert answer.text == f"{said[1]} [1]" and llm.back_translated == [said[1]]
+    assert said[3] not in llm.streamed  # stopped once a sentence had passed, with the next one begun
+    # A sentence that fails its round trip is not replaced by a later one: only one is ever checked.
     llm.back_translations[said[1]] = "Инопланетяне прилетели на Марс."
     llm.back_translated.clear()
     llm.outputs.append(out(" ".join(said), [1]))
-    assert ask(core, question).text == f"{said[0]} [1]" and llm.back_translated == said[:2]
+    assert said[2] not in ask(core, question).text and llm.back_translated == [said[1]]
 
 
 def test_english_question_answered_in_russian_falls_back_to_a_framed_quote(core, llm):
@@ -318,6 +328,17 @@ def test_unsupported_sentence_is_removed(core, llm):
     answer = ask(core, "Сколько памяти занимает адаптер LoRA?")
     assert not answer.refused
     assert "20 мегабайт" in answer.text and "всегда лучше" not in answer.text
+
+
+def test_the_model_stops_before_its_citations_once_its_answer_has_passed(core, llm):
+    said = "Для модели на 7 миллиардов параметров адаптер LoRA занимает около 20 мегабайт."
+    llm.outputs.append(out(said, [1]))
+    answer = ask(core, "Сколько памяти занимает адаптер LoRA?")
+    assert answer.text == f"{said} [1]" and "20 мегабайт" in answer.citations[0].quote
+    assert "[1]" not in llm.streamed  # verification credited the sentence; its citations were never written
+    # When nothing passes, the quoted fallback follows the model's citations: they are written.
+    llm.outputs.append(out("LoRA экономит память в тысячу раз.", [1]))
+    assert ask(core, "Сколько памяти занимает адаптер LoRA?").refused and llm.streamed.endswith("[1]}")
 
 
 def test_model_no_answer_becomes_a_refusal_with_places_to_look(core, llm):

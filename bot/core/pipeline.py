@@ -31,7 +31,7 @@ from .retrieval import Hit, Retriever, SearchResult
 from .service import Turn
 from .text import (content_words, has_cyrillic, is_question, language, mixed_script, sentences, stems,
                    strip_markup)
-from .verify import ModelOutput, Verdict, parse_output, partial_answer, verify
+from .verify import ModelOutput, Verdict, answer_closed, parse_output, partial_answer, verify
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +53,14 @@ MIN_EXTRACT_COVERAGE = 0.4  # for answering an English question with a verbatim 
 # mostly 0.5-1.0. Shorter sentences ("TypeScript with Electron") carry only names and numbers, checked already.
 MIN_BACK_TRANSLATED_SUPPORT = 0.5
 BACK_CHECK_WORDS = 5
-# A round trip costs 2-6 s on 2 cores, and the prompt asks for one or two sentences: an English answer
-# is its first two sentences that pass verification (the model stops there), each kept if its round
-# trip passes. Checking every sentence until two passed, the model wrote up to five and the round
-# trips took up to 15 s (English p95 27 s).
-MAX_ENGLISH_SENTENCES = 2
+# A round trip costs 2-6 s on 2 cores: an English answer is its first sentence that passes verification
+# (the model stops there), kept if its round trip passes. Measured on the 99 English questions of both
+# sets: with two such sentences the answers were as often right (47 of 71) but p95 was 21.1 s, not 15.8 s;
+# checking every sentence until two passed, the model wrote up to five and p95 was 27 s.
+MAX_ENGLISH_SENTENCES = 1
+# The model sometimes introduces a back-translation (2 of 71 measured: «Конечно, вот перевод на русский
+# язык: "…"»); those words are not the sentence's and would count against its support.
+_TRANSLATION_PREAMBLE = re.compile(r"^[^\"«:]{0,60}\bперевод\w*[^\"«:]{0,60}:\s*(?=[\"«])", re.I)
 # Attempts to change the bot's rules; the model never sees them.
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|rules?|prompts?|directions?)\b"
@@ -333,9 +336,11 @@ class AnswerPipeline:
 
     def _generate(self, req: Request, on_partial, check, enough: int = 0) -> str:
         """Run the model. The caller sees only sentences that already pass verification: a draft
-        never shows an invented sentence that the final answer would drop. With `enough`, the model
-        stops once that many sentences pass: the output is cut like one at the token limit, its
-        citations unwritten (verify() credits each sentence to the excerpt that supports it)."""
+        never shows an invented sentence that the final answer would drop. The model stops once its
+        answer text has ended with a sentence that passed, or once `enough` sentences passed: the
+        output is cut like one at the token limit, its citations unwritten. verify() credits each
+        sentence to the excerpt that supports it best whatever the model cites, so the citations
+        (~7 tokens, 0.7 s) are written only when nothing passed, for `_extract`, which follows them."""
         prompt = USER_PROMPT.format(excerpts="\n".join(EXCERPT.format(n=e.n, text=e.given) for e in req.excerpts),
                                     question=req.for_model, language=LANGUAGE_NAMES[req.lang])
         raw, first, shown, checked = [], [], [], []
@@ -349,15 +354,16 @@ class AnswerPipeline:
             if req.cancel is not None and req.cancel.is_set():
                 stop.set()
             text = "".join(raw)
+            closed = answer_closed(text)
             done = sentences(partial_answer(text))
-            complete = done if '"citations"' in text else done[:-1]  # the last one may still grow
-            if not (on_partial or enough) or len(complete) <= len(checked):
+            complete = done if closed else done[:-1]  # the last one may still grow
+            if len(complete) <= len(checked):
                 return
             for sentence in complete[len(checked):]:
                 verdict = check(ModelOutput(sentence, given))
                 checked.append(verdict.sentences[0] if verdict.ok else None)
             passed = [x for x in checked if x]
-            if enough and len(passed) >= enough:
+            if passed and (closed or (enough and len(passed) >= enough)):
                 stop.set()
             draft = " ".join(x for x, _ in passed)
             if on_partial and draft:
@@ -409,8 +415,9 @@ class AnswerPipeline:
         verdict.dropped += [(x, "the answer has its sentences already") for x, _ in later]
         for sentence, n in verdict.sentences[:MAX_ENGLISH_SENTENCES]:
             if len(sentence.split()) >= BACK_CHECK_WORDS:
-                russian = self.llm.generate(BACK_TRANSLATE_PROMPT, sentence, grammar=ONE_LINE_GRAMMAR,
-                                            max_tokens=self.max_tokens, cancel=req.cancel)
+                russian = _TRANSLATION_PREAMBLE.sub("", self.llm.generate(
+                    BACK_TRANSLATE_PROMPT, sentence, grammar=ONE_LINE_GRAMMAR, max_tokens=self.max_tokens,
+                    cancel=req.cancel))
                 words = set(stems(russian))
                 have = self.weights.stems[self.index.by_id[by_n[n].hit.passage.id]]
                 if words and len(words & have) < MIN_BACK_TRANSLATED_SUPPORT * len(words):

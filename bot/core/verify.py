@@ -67,13 +67,13 @@ def parse_output(raw: str) -> ModelOutput | None:
 
 
 def _salvage(raw: str) -> ModelOutput | None:
-    """Output cut off by the token limit: keep the answer's complete sentences (all of them when
-    only the citations were cut; the verifier then attributes each sentence to its excerpt)."""
-    m = _JSON_ANSWER.match(raw)
-    if not m:
+    """Output cut off (by the token limit, or stopped once it had passed): keep the answer's complete
+    sentences (all of them when only the citations were cut; the verifier then attributes each
+    sentence to its excerpt)."""
+    if not _JSON_ANSWER.match(raw):
         return None
     done = sentences(partial_answer(raw))
-    if not raw[m.end():].startswith('"'):
+    if not answer_closed(raw):
         done = done[:-1]  # the last one was cut mid-way
     return ModelOutput(" ".join(done), [], truncated=True) if done else None
 
@@ -185,6 +185,12 @@ def verify(output: ModelOutput, passages: dict[int, str], *, question: str = "",
 
 
 _JSON_ANSWER = re.compile(r'^\{"answer": "((?:[^"\\]|\\.)*)')
+
+
+def answer_closed(raw: str) -> bool:
+    """Has a (partial) JSON output's answer text ended, so that only its citations are left to write?"""
+    m = _JSON_ANSWER.match(raw)
+    return bool(m) and raw[m.end():].startswith('"')
 
 
 def partial_answer(raw: str) -> str:
