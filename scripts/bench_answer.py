@@ -32,7 +32,7 @@ class RecordingLLM:
 
     def generate(self, system, user, **kw):
         text = self.inner.generate(system, user, **kw)
-        # The bot may stop a call early (an English answer, once two sentences pass): the replay
+        # The bot may stop a call early (once its answer has passed, before the citations): the replay
         # generates as many tokens as the call did, not up to the limit.
         made = len(self.inner.load().tokenize(text.encode(), add_bos=False, special=False))
         self.calls.append((system, user, kw["grammar"], min(kw["max_tokens"], made + 1)))
