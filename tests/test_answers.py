@@ -147,6 +147,12 @@ def test_a_word_counts_in_the_alphabet_the_text_writes_it_in():
 
 # --- the pipeline through the answer service -------------------------------------------------
 
+@pytest.fixture
+def across_languages(monkeypatch):
+    """The hash embedder cannot compare languages: every sentence passes the cross-language check."""
+    monkeypatch.setattr(pipeline_module, "verify", lambda *a, **kw: verify(*a, **{**kw, "similarity": lambda s, n: 0.99}))
+
+
 def test_grounded_answer_has_verbatim_quotes_with_lines(core):
     answer = ask(core, "Что такое LoRA и как она дообучает модель?")
     assert not answer.refused and answer.reason == "answered"
@@ -233,9 +239,7 @@ def test_translation_can_be_turned_off(core, llm):
     assert llm.translated == [] and len(llm.prompts) == 1  # answered from the English words alone
 
 
-def test_english_sentences_stay_only_if_their_back_translation_is_in_the_passage(core, llm, monkeypatch):
-    # The hash embedder cannot compare languages: let every sentence pass the cross-language check.
-    monkeypatch.setattr(pipeline_module, "verify", lambda *a, **kw: verify(*a, **{**kw, "similarity": lambda s, n: 0.99}))
+def test_english_sentences_stay_only_if_their_back_translation_is_in_the_passage(core, llm, across_languages):
     question = "How much memory does a LoRA adapter take?"
     llm.translations[question] = "Сколько памяти занимает адаптер LoRA?"
     supported = "A LoRA adapter for a 7B model takes about 20 megabytes."
@@ -251,8 +255,7 @@ def test_english_sentences_stay_only_if_their_back_translation_is_in_the_passage
     assert invented in ask(core, question).text
 
 
-def test_a_back_translations_preamble_does_not_count_against_the_sentence(core, llm, monkeypatch):
-    monkeypatch.setattr(pipeline_module, "verify", lambda *a, **kw: verify(*a, **{**kw, "similarity": lambda s, n: 0.99}))
+def test_a_back_translations_preamble_does_not_count_against_the_sentence(core, llm, across_languages):
     question = "How much memory does a LoRA adapter take?"
     llm.translations[question] = "Сколько памяти занимает адаптер LoRA?"
     said = "A LoRA adapter takes 20 megabytes."
@@ -261,8 +264,7 @@ def test_a_back_translations_preamble_does_not_count_against_the_sentence(core, 
     assert ask(core, question).text == f"{said} [1]"
 
 
-def test_an_english_answer_is_its_first_verified_sentence_and_the_model_stops_there(core, llm, monkeypatch):
-    monkeypatch.setattr(pipeline_module, "verify", lambda *a, **kw: verify(*a, **{**kw, "similarity": lambda s, n: 0.99}))
+def test_an_english_answer_is_its_first_verified_sentence_and_the_model_stops_there(core, llm, across_languages):
     question = "What is LoRA?"
     llm.translations[question] = "Что такое LoRA?"
     said = ["LoRA was invented in 1999.", "LoRA is a way to fine-tune a big model.",
@@ -291,8 +293,7 @@ def test_english_question_answered_in_russian_falls_back_to_a_framed_quote(core,
     assert ask(core, "How much memory does the adapter take?").refused  # untranslated: no Russian words cover it
 
 
-def test_an_english_term_the_text_uses_counts_when_its_translation_is_garbled(core, llm, monkeypatch):
-    monkeypatch.setattr(pipeline_module, "verify", lambda *a, **kw: verify(*a, **{**kw, "similarity": lambda s, n: 0.99}))
+def test_an_english_term_the_text_uses_counts_when_its_translation_is_garbled(core, llm, across_languages):
     question = "What is LoRA?"
     llm.translations[question] = "Что такое низкоранговая адаптация?"  # the text says «LoRA»
     said = "LoRA is a way to fine-tune a large model."
@@ -438,8 +439,7 @@ def test_streaming_drafts_reach_the_caller(core):
     assert answer.text.startswith(drafts[-1][:20])
 
 
-def test_an_english_answer_is_not_streamed_before_its_round_trip(core, llm, monkeypatch):
-    monkeypatch.setattr(pipeline_module, "verify", lambda *a, **kw: verify(*a, **{**kw, "similarity": lambda s, n: 0.99}))
+def test_an_english_answer_is_not_streamed_before_its_round_trip(core, llm, across_languages):
     question = "How much memory does a LoRA adapter take?"
     llm.translations[question] = "Сколько памяти занимает адаптер LoRA?"
     said = "A LoRA adapter for a 7B model takes about 20 megabytes."

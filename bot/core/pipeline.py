@@ -340,12 +340,12 @@ class AnswerPipeline:
         answer text has ended with a sentence that passed, or once `enough` sentences passed: the
         output is cut like one at the token limit, its citations unwritten. verify() credits each
         sentence to the excerpt that supports it best whatever the model cites, so the citations
-        (~7 tokens, 0.7 s) are written only when nothing passed, for `_extract`, which follows them."""
+        (7 tokens) are written only when nothing passed, for `_extract`, which follows them."""
         prompt = USER_PROMPT.format(excerpts="\n".join(EXCERPT.format(n=e.n, text=e.given) for e in req.excerpts),
                                     question=req.for_model, language=LANGUAGE_NAMES[req.lang])
         raw, first, shown, checked = [], [], [], []
         given = [e.n for e in req.excerpts]
-        stop = threading.Event()  # the request is cancelled, or `enough` sentences passed
+        stop = threading.Event()  # the request is cancelled, or the answer has passed
 
         def on_text(piece: str) -> None:
             if not first:
