@@ -264,6 +264,20 @@ def test_a_back_translations_preamble_does_not_count_against_the_sentence(core, 
     assert ask(core, question).text == f"{said} [1]"
 
 
+def test_a_sentence_adding_only_a_figure_to_the_question_needs_no_round_trip(core, llm, across_languages):
+    question = "How many megabytes does a LoRA adapter for a 7B model take?"
+    llm.translations[question] = "Сколько мегабайт занимает адаптер LoRA для модели 7B?"
+    said = "A LoRA adapter for a 7B model takes 20 megabytes."
+    llm.back_translations[said] = "Переходник для образца требует пространства."  # garbled, the figure lost
+    llm.outputs.append(out(said, [1]))
+    assert ask(core, question).text == f"{said} [1]" and llm.back_translated == []
+    # A word the question has not ("disk") is a claim the round trip checks.
+    on_disk = "A LoRA adapter for a 7B model takes 20 megabytes on disk."
+    llm.back_translations[on_disk] = "Переходник для образца требует пространства на диске."
+    llm.outputs.append(out(on_disk, [1]))
+    assert on_disk not in ask(core, question).text and llm.back_translated == [on_disk]
+
+
 def test_an_english_answer_is_its_first_verified_sentence_and_the_model_stops_there(core, llm, across_languages):
     question = "What is LoRA?"
     llm.translations[question] = "Что такое LoRA?"
