@@ -46,6 +46,7 @@ def test_a_definition_names_the_term_and_nothing_else():
         _passage(4, "RAG (Retrieval Augmented Generation) - это метод работы с большими языковыми моделями."),
         _passage(5, "Большие языковые модели - это хорошо."),  # "это хорошо" defines nothing
         _passage(6, "Так и есть. In-context learning означает, что модель учится на примерах из контекста."),
+        _passage(7, "Дообучение представляет собой процесс адаптации обученной нейронной сети к новой задаче."),
     ]
     found = Definitions(passages)
 
@@ -62,6 +63,7 @@ def test_a_definition_names_the_term_and_nothing_else():
     assert defined("RAG").startswith("RAG (Retrieval")
     assert defined("большие языковые модели") is None
     assert passages[found.best("in-context learning", relevance=lambda pos: 0.0).position].id == "x:6"
+    assert passages[found.best("дообучение нейросети", relevance=lambda pos: 0.0).position].id == "x:7"
 
 
 def test_a_term_asked_in_cyrillic_finds_the_texts_latin_definition():

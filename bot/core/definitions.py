@@ -2,9 +2,10 @@
 
 Users ask "what is X" first, and retrieval answers it badly: the passages that mention X most
 (a whole section about it) are rarely the one sentence that says what X is («Галлюцинации - это
-<выдумки> модели …»). The text defines its terms in the form «X - это …» or «X означает …», or
-explains something and then names it («… - этот процесс называется квантованием»), so those sentences are found once,
-when the pipeline starts, and a definitional question gets the best one first.
+<выдумки> модели …»). The text defines its terms in the form «X - это …», «X означает …» or
+«X представляет собой …», or explains something and then names it («… - этот процесс называется
+квантованием»), so those sentences are found once, when the pipeline starts, and a definitional
+question gets the best one first.
 """
 from __future__ import annotations
 
@@ -29,13 +30,14 @@ MAX_TERM_WORDS = 5
 # "что означает слово «агент»", "термин RAG": the term is what is quoted, else what follows these.
 _QUOTED = re.compile(r"[\"«'<“]([^\"»'>”]{2,60})[\"»'>”]")
 _GENERIC = re.compile(r"^\s*(?:слов\w*|термин\w*|понят\w*|выражени\w*|аббревиатур\w*|сокращени\w*)\s+", re.I)
-# «X - это …», «X означает, что …»: the subject X runs back to the start of its sentence, a line
-# mark, a bracket or a quote, and may be followed by its expansion in brackets («RAG (Retrieval
+# «X - это …», «X означает, что …», «X представляет собой …»: the subject X runs back to the start of
+# its sentence, a line mark, a bracket or a quote, and may be followed by its expansion in brackets («RAG (Retrieval
 # Augmented Generation) - это …»); the definition after it has at least three words ("это хорошо"
 # defines nothing).
 _DEFINITION = re.compile(
     r"(?:^|(?<=[.!?:;])\s+|\\{3}\s+|/{4,}\s+|[\"«<()]\s*)"
-    r"(?P<subject>[^.!?:;\"«<>()\\/]{2,60}?)(?:\s*\([^()]{1,80}\))?\s+(?:[-—–]\s+это|означает,?)\s+(?P<rest>[^.!?]+)")
+    r"(?P<subject>[^.!?:;\"«<>()\\/]{2,60}?)(?:\s*\([^()]{1,80}\))?\s+(?:[-—–]\s+это|означает,?|представляет\s+собой)"
+    r"\s+(?P<rest>[^.!?]+)")
 # «… - этот процесс называется квантованием», «Такой приём называется <цепочка рассуждений>»: the
 # name X follows «называется / называют» up to a punctuation mark, the explanation comes before it.
 _NAMING = re.compile(
@@ -77,7 +79,8 @@ def asked_term_en(question: str) -> str:
 
 
 class Definitions:
-    """Every «X - это …», «X означает …» and «… называется X» sentence of the indexed passages."""
+    """Every «X - это …», «X означает …», «X представляет собой …» and «… называется X» sentence of the
+    indexed passages."""
 
     def __init__(self, passages: list[Passage]) -> None:
         self.found: list[Definition] = []
