@@ -31,9 +31,9 @@ MAX_TERM_WORDS = 5
 _QUOTED = re.compile(r"[\"«'<“]([^\"»'>”]{2,60})[\"»'>”]")
 _GENERIC = re.compile(r"^\s*(?:слов\w*|термин\w*|понят\w*|выражени\w*|аббревиатур\w*|сокращени\w*)\s+", re.I)
 # «X - это …», «X означает, что …», «X представляет собой …»: the subject X runs back to the start of
-# its sentence, a line mark, a bracket or a quote, and may be followed by its expansion in brackets («RAG (Retrieval
-# Augmented Generation) - это …»); the definition after it has at least three words ("это хорошо"
-# defines nothing).
+# its sentence, a line mark, a bracket or a quote, and may be followed by its expansion in brackets
+# («RAG (Retrieval Augmented Generation) - это …»); the definition after it has at least three words
+# ("это хорошо" defines nothing).
 _DEFINITION = re.compile(
     r"(?:^|(?<=[.!?:;])\s+|\\{3}\s+|/{4,}\s+|[\"«<()]\s*)"
     r"(?P<subject>[^.!?:;\"«<>()\\/]{2,60}?)(?:\s*\([^()]{1,80}\))?\s+(?:[-—–]\s+это|означает,?|представляет\s+собой)"

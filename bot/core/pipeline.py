@@ -137,7 +137,7 @@ def _adds_only_figures(req: Request, sentence: str) -> bool:
     """Does the sentence add only figures to the question's words ("The dataset … was 800,000.")?
     verify() found those figures in the sentence's passage; a round trip has no word of it to check."""
     added = {w for w in set(stems(sentence)) - req.about_stems if not any(ch.isdigit() for ch in w)}
-    return not added and bool(numbers(sentence) - numbers(req.asked))
+    return not added and bool(numbers(sentence) - numbers(req.about))
 
 
 def to_russian(llm: LLM, question: str, cancel: threading.Event | None = None) -> str:
