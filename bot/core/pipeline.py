@@ -23,7 +23,7 @@ from .excerpts import Excerpt, quoted_for, windows
 from .index import LoadedIndex
 from .llm import LLM
 from .messages import t
-from .names import Vocabulary, has_figure, numbers, unknown_terms
+from .names import Vocabulary, has_figure, unknown_terms
 from .prompts import (BACK_TRANSLATE_PROMPT, EXCERPT, LANGUAGE_NAMES, ONE_LINE_GRAMMAR, PICK_PROMPT, PICK_USER,
                       SYSTEM_PROMPT, TRANSLATE_PROMPT, TRANSLATE_USER, USER_PROMPT, answer_grammar, pick_grammar)
 from .relevance import TermWeights
@@ -31,7 +31,7 @@ from .retrieval import Hit, Retriever, SearchResult
 from .service import Turn
 from .text import (content_words, has_cyrillic, is_question, language, mixed_script, sentences, stems,
                    strip_markup)
-from .verify import ModelOutput, Verdict, answer_closed, parse_output, partial_answer, verify
+from .verify import ModelOutput, Verdict, added_to, answer_closed, parse_output, partial_answer, verify
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +136,8 @@ def gives_figure(question: str, sentence: str) -> bool:
 def _adds_only_figures(req: Request, sentence: str) -> bool:
     """Does the sentence add only figures to the question's words ("The dataset … was 800,000.")?
     verify() found those figures in the sentence's passage; a round trip has no word of it to check."""
-    added = {w for w in set(stems(sentence)) - req.about_stems if not any(ch.isdigit() for ch in w)}
-    return not added and bool(numbers(sentence) - numbers(req.about))
+    words, figures = added_to(req.about, sentence)
+    return bool(figures) and all(any(ch.isdigit() for ch in w) for w in words)
 
 
 def to_russian(llm: LLM, question: str, cancel: threading.Event | None = None) -> str:

@@ -94,10 +94,15 @@ def _share(words: set[str], found: frozenset[str]) -> float | None:
     return len(words & found) / len(words) if words else None
 
 
+def added_to(question: str, sentence: str) -> tuple[set[str], set[str]]:
+    """The word stems and the figures of the sentence that the question lacks."""
+    return set(stems(sentence)) - set(stems(question)), numbers(sentence) - numbers(question)
+
+
 def _new_information(sentence: str, question: str) -> bool:
     """Does the sentence say something the question did not ("Внимание." to a question about the
     term "внимание" does not)?"""
-    return bool(set(stems(sentence)) - set(stems(question))) or bool(numbers(sentence) - numbers(question))
+    return any(added_to(question, sentence))
 
 
 def _in_language(sentence: str, lang: str) -> bool:
