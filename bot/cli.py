@@ -95,10 +95,11 @@ def cmd_ask(args, settings: Settings) -> int:
     from .frontends.console import render_plain
 
     core = _core(settings)
-    asker = Asker("cli", "cli", "local")
+    asker = Asker("cli", "cli", "local", limited=False)
     try:
         for q in _questions(args.question):
             answer = asyncio.run(core.service.ask(q, asker))
+            core.service.new_chat(asker)  # each line stands alone, never a follow-up of the line before
             print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else render_plain(answer), flush=True)
     finally:
         core.close()

@@ -76,8 +76,9 @@ class AnswerSettings(Strict):
 
 
 class LimitsSettings(Strict):
-    per_user_per_minute: int = Field(6, ge=1, description="Questions one user may ask per minute.")
-    global_per_minute: int = Field(60, ge=1, description="Questions all users together may ask per minute.")
+    per_user_per_minute: int = Field(6, ge=1, description="Questions one chat user may ask per minute "
+                                     "(the console, `ask` and `eval` are not limited).")
+    global_per_minute: int = Field(60, ge=1, description="Questions all chat users together may ask per minute.")
     max_upload_bytes: int = Field(5_000_000, ge=1, description="Largest document an admin may add.")
 
 

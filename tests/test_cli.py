@@ -44,3 +44,21 @@ def test_bad_config_and_missing_index_are_one_line_errors(settings, workdir):
     (workdir / "config.yaml").write_text(f"index_dir: {workdir / 'nowhere'}\n", encoding="utf-8")
     proc = bot(workdir, "search", "x")
     assert proc.returncode == 1 and "run `python -m bot index`" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_ask_from_stdin_answers_every_line_alone_and_unlimited(core, llm, monkeypatch, capsys):
+    """A file of questions is the operator's batch: no per-user rate limit (6 a minute by default),
+    and a line that reads like a follow-up is not joined to the line before."""
+    import io
+
+    from bot import cli
+
+    questions = ["Что такое галлюцинации модели?"] * 7 + ["А почему они возникают?"]
+    monkeypatch.setattr(cli, "_core", lambda settings: core)
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(questions) + "\n"))
+    assert cli.main(["ask", "--json", "-"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [x["question"] for x in lines] == questions
+    assert [x["reason"] for x in lines[:7]] == ["answered"] * 7
+    assert lines[7]["reason"] != "rate_limited"
+    assert llm.prompts and not any("follow-up to" in p for p in llm.prompts + llm.pick_prompts)

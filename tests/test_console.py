@@ -20,3 +20,9 @@ def test_console_status_is_available_locally(core):
     out = io.StringIO()
     run_console(core, stdin=io.StringIO("/status\n"), out=out)
     assert core.index.version in out.getvalue()
+
+
+def test_the_console_user_is_the_operator_and_not_rate_limited(core):
+    out = io.StringIO()
+    run_console(core, stdin=io.StringIO("Что такое галлюцинации модели?\n" * 7), out=out)  # the default allows 6 a minute
+    assert out.getvalue().count("Источники:") == 7 and "Слишком много вопросов" not in out.getvalue()

@@ -34,6 +34,9 @@ class Asker:
     user_id: str
     user_lang: str | None = None  # the client's language code, a hint for UI strings
     roles: tuple[str, ...] = ()  # platform role names (Discord), for admin checks
+    # Chat users share the bot and are rate-limited; the machine's own operator (the console chat,
+    # `ask`, `eval`) is not: `ask -` answers a whole file of questions.
+    limited: bool = True
 
     @property
     def chat_key(self) -> str:
@@ -190,7 +193,7 @@ class AnswerService:
         with self._lock:
             if self._pending >= self.queue_size + 1:  # before the rate limit: "busy" costs the user nothing
                 return self._finish(asker, self._notice(clean, lang, "busy"), started)
-            if self.limiter and (wait := self.limiter.check(asker.user_id)):
+            if self.limiter and asker.limited and (wait := self.limiter.check(asker.user_id)):
                 self.limiter.forget_idle()
                 return self._finish(asker, self._notice(clean, lang, "rate_limited", seconds=round(wait + 0.5)),
                                     started)

@@ -40,7 +40,7 @@ class _Stream:
 
 
 async def _chat(core, stdin, out) -> None:
-    asker = Asker("console", "console", "local")
+    asker = Asker("console", "console", "local", limited=False)
     out.write(t("help", "ru") + "\n\n" + t("help", "en") + "\n/new /status /reindex /quit\n")
     loop = asyncio.get_running_loop()
     while True:
