@@ -1,11 +1,12 @@
 """Answer latency benchmark on the real model: time to sources, first token, whole answer, and the
 pipeline's overhead against llama-cpp-python alone on the very same prompt. Prints figures.
 
-    python scripts/bench_answer.py [--qa tests/data/dev_questions.jsonl] [--n 12] [--stock]
+    python scripts/bench_answer.py [--qa tests/data/dev_questions.jsonl] [--n 12] [--stock] [--drafts]
 
-"Alone" replays the calls through the bot's own backend (its lazy grammar sampler included);
---stock also replays them through an unmodified llama_cpp.Llama, which masks the whole vocabulary
-with the grammar at every token.
+"Alone" replays the calls through the bot's own backend (its lazy grammar sampler and prompt-lookup
+drafts included); --stock also replays them through an unmodified llama_cpp.Llama, which masks the
+whole vocabulary with the grammar at every token and drafts nothing; --drafts also replays them on
+the bot's backend with drafting off, and counts the calls whose output is the same.
 """
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ def main() -> None:
     ap.add_argument("--qa", default="tests/data/dev_questions.jsonl")
     ap.add_argument("--n", type=int, default=12)
     ap.add_argument("--stock", action="store_true", help="also replay on stock llama-cpp-python")
+    ap.add_argument("--drafts", action="store_true", help="also replay with prompt-lookup drafting off")
     args = ap.parse_args()
     settings = load_settings()
     from bot.core.llm import make_llm
@@ -66,7 +68,7 @@ def main() -> None:
     half = args.n // 2  # both languages: English questions cost a translation call more
     by_lang = {lang: [q for q in answerable if q["lang"] == lang] for lang in ("ru", "en")}
     items = by_lang["ru"][: args.n - half] + by_lang["en"][:half]
-    rows = []
+    rows, calls = [], {"all": 0, "same": 0, "ms": 0.0, "undrafted_ms": 0.0}
     for i, q in enumerate(items):
         start = len(llm.calls)
         asker = Asker("bench", str(i), "bench")
@@ -75,13 +77,29 @@ def main() -> None:
             continue
         # Replay each model call of this question alone on the same backend, from its system
         # prompt's evaluated state, not reusing the batches of the call just made.
-        alone = 0.0
+        alone = undrafted = 0.0
         for system, user, grammar, max_tokens in llm.calls[start:]:
             llm.inner.start_fresh()
             g0 = time.perf_counter()
-            llm.inner.generate(system, user, grammar=grammar, max_tokens=max_tokens)
-            alone += (time.perf_counter() - g0) * 1000
+            out = llm.inner.generate(system, user, grammar=grammar, max_tokens=max_tokens)
+            took = (time.perf_counter() - g0) * 1000
+            alone += took
+            if args.drafts:
+                model = llm.inner.load()
+                drafter, model.draft_model = model.draft_model, None
+                llm.inner.start_fresh()
+                g0 = time.perf_counter()
+                same = llm.inner.generate(system, user, grammar=grammar, max_tokens=max_tokens) == out
+                plain = (time.perf_counter() - g0) * 1000
+                model.draft_model = drafter
+                undrafted += plain
+                calls["all"] += 1
+                calls["same"] += same
+                calls["ms"] += took
+                calls["undrafted_ms"] += plain
         row = {**answer.timings, "alone_ms": alone}
+        if args.drafts:
+            row["undrafted_ms"] = undrafted
         if stock is not None:
             row["stock_ms"] = sum(stock(*call) for call in llm.calls[start:])
         rows.append(row)
@@ -92,7 +110,8 @@ def main() -> None:
     if not rows:
         print("no question reached the model")
         return
-    keys = ("translate_ms", "sources_ms", "first_token_ms", "first_sentence_ms", "total_ms", "alone_ms", "stock_ms")
+    keys = ("translate_ms", "sources_ms", "first_token_ms", "first_sentence_ms", "total_ms", "alone_ms",
+            "undrafted_ms", "stock_ms")
     for key in keys:
         vals = [r[key] for r in rows if key in r]
         if not vals:
@@ -100,6 +119,9 @@ def main() -> None:
         print(f"{key:<15} p50 {statistics.median(vals):7.0f}  p95 {pct(vals, 0.95):7.0f}  (n={len(vals)})")
     overhead = [(r["total_ms"] - r["alone_ms"]) / r["alone_ms"] for r in rows]
     print(f"pipeline overhead vs model alone on the same prompt: median {100 * statistics.median(overhead):.1f}%")
+    if args.drafts:
+        print(f"model calls with prompt-lookup drafts: {calls['ms'] / 1000:.1f} s, without: "
+              f"{calls['undrafted_ms'] / 1000:.1f} s; the same output for {calls['same']} of {calls['all']}")
     if stock is not None:
         vs_stock = [(r["total_ms"] - r["stock_ms"]) / r["stock_ms"] for r in rows]
         print("pipeline vs stock llama-cpp-python on the same prompts: "

@@ -70,3 +70,16 @@ def test_whole_batches_shared_with_the_prompt_before_are_reused_and_change_nothi
     assert shared(prompt, other) - start > 256
     assert at_fresh == start and at - start >= 256 and (at - start) % 128 == 0
     assert follow_up == fresh
+
+
+def test_prompt_lookup_drafts_copy_an_excerpt_in_fewer_steps_and_change_nothing(model):
+    llm = model.load()
+    steps = lambda: sum(1 for s in model.starts if s > at)  # evaluations after the prompt's: one per step
+    drafted, at, _ = answer(model, SHORT, "Что такое галлюцинации?")
+    with_drafts = steps()
+    drafter, llm.draft_model = llm.draft_model, None
+    model.start_fresh()
+    plain, at, _ = answer(model, SHORT, "Что такое галлюцинации?")
+    llm.draft_model = drafter
+    assert drafted == plain and "выдуманные ответы" in plain  # copied from the excerpt
+    assert with_drafts < steps() / 2

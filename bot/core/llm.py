@@ -44,11 +44,11 @@ class LlamaCppLLM:
     identical answer prompts answered differently in two runs). Only whole batches the previous
     prompt shares with this one are reused: they were evaluated exactly as they would be now."""
 
-    def __init__(self, model_path: Path, *, n_ctx: int = 2048, threads: int = 2) -> None:
+    def __init__(self, model_path: Path, *, n_ctx: int = 2048, threads: int = 2, draft_tokens: int = 8) -> None:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see embeddings.py
         self.model_path = Path(model_path)
         self.model_id = self.model_path.name
-        self.n_ctx, self.threads = n_ctx, threads
+        self.n_ctx, self.threads, self.draft_tokens = n_ctx, threads, draft_tokens
         self._llm = None
         self._format = None
         self._grammars: dict[str, object] = {}
@@ -61,10 +61,10 @@ class LlamaCppLLM:
                 raise LLMError(f"model file {self.model_path} is missing: run `python -m bot setup-model`")
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-            from .lazy_grammar import LazyGrammarLlama
+            from .prompt_lookup import LookupLlama
 
-            llm = LazyGrammarLlama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
-                                   n_threads_batch=self.threads, n_batch=128, verbose=False)
+            llm = LookupLlama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
+                              n_threads_batch=self.threads, n_batch=128, verbose=False, draft_tokens=self.draft_tokens)
             template = llm.metadata.get("tokenizer.chat_template")
             if not template:
                 raise LLMError(f"{self.model_path.name} has no chat template: use an instruct model's GGUF")
@@ -181,4 +181,4 @@ def make_llm(settings) -> LLM:
         key = settings.secrets.openai_api_key
         return OpenAICompatLLM(s.openai_base_url, s.openai_model,
                                api_key=key.get_secret_value() if key else None, timeout_s=s.request_timeout_s)
-    return LlamaCppLLM(s.model_path, n_ctx=s.n_ctx, threads=s.threads)
+    return LlamaCppLLM(s.model_path, n_ctx=s.n_ctx, threads=s.threads, draft_tokens=s.draft_tokens)
