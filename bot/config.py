@@ -55,7 +55,7 @@ class LLMSettings(Strict):
     )
     n_ctx: int = Field(2048, ge=512, description="Context window in tokens.")
     threads: int = Field(2, ge=1, description="CPU threads for llama.cpp.")
-    draft_tokens: int = Field(8, ge=0, le=32, description="Prompt-lookup decoding (llama_cpp backend): tokens drafted from the prompt and checked in one batch per generated token; 0 turns it off. Answers copy their excerpts: Russian answer calls ~23 % faster on 2 CPU cores.")
+    draft_tokens: int = Field(8, ge=0, le=32, description="Prompt-lookup decoding (llama_cpp backend): tokens drafted from the prompt and checked in one batch per generated token, for Russian answers, which copy their excerpts (~23 % faster on 2 CPU cores); 0 turns it off.")
     max_tokens: int = Field(120, ge=16, description="Upper bound on generated tokens per answer (a cut answer keeps its complete sentences).")
     openai_base_url: str = Field("http://127.0.0.1:8080/v1", description="Root of the OpenAI-compatible API (backend: openai).")
     openai_model: str = Field("local", description="Model name sent to the OpenAI-compatible server.")

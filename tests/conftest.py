@@ -67,9 +67,10 @@ class ScriptedLLM:
         self.back_translations: dict[str, str] = {}  # English answer sentence → its Russian; unknown ones come back as is
         self.back_translated: list[str] = []
         self.streamed = ""  # the last answer output, as far as it was streamed before a stop
+        self.drafted: list[bool] = []  # per answer prompt: did the pipeline let the backend draft from it?
         self.delay_s = delay_s
 
-    def generate(self, system, user, *, grammar, max_tokens, on_text=None, cancel=None) -> str:
+    def generate(self, system, user, *, grammar, max_tokens, on_text=None, cancel=None, drafts=False) -> str:
         if system == TRANSLATE_PROMPT:
             question = user.removeprefix('"').removesuffix('" ->')
             self.translated.append(question)
@@ -82,6 +83,7 @@ class ScriptedLLM:
             listed = _EXCERPT.findall(user)  # "[k] sentence" lines, like the excerpts
             return next((k for k, sentence in listed if self.pick and self.pick in sentence), "0")
         self.prompts.append(user)
+        self.drafted.append(drafts)
         if self.outputs:
             out = self.outputs.pop(0)
         else:

@@ -376,6 +376,14 @@ def test_off_topic_is_refused_without_calling_the_model(core, llm, question):
     assert llm.prompts == [] and llm.translated == []  # not even to translate it
 
 
+def test_only_a_russian_answer_is_drafted_from_its_excerpts(core, llm):
+    # Drafted English answers changed by the batch arithmetic's last bits, and more made-up ones passed.
+    llm.translations["What are model hallucinations?"] = "Что такое галлюцинации модели?"
+    assert not ask(core, "Что такое галлюцинации модели?").refused
+    assert not ask(core, "What are model hallucinations?").refused
+    assert llm.drafted == [True, False]
+
+
 def test_english_question_gets_an_english_refusal(core):
     answer = ask(core, "What does the author think about DeepSeek?")
     assert answer.refused and answer.lang == "en" and "material never mentions" in answer.text

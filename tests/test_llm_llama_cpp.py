@@ -34,12 +34,12 @@ def model(monkeypatch):
     return backend
 
 
-def answer(model, excerpts: list[str], question: str) -> tuple[str, int, list[int]]:
+def answer(model, excerpts: list[str], question: str, drafts: bool = False) -> tuple[str, int, list[int]]:
     """The answer, where this prompt's own evaluation began, and the prompt's tokens."""
     user = USER_PROMPT.format(excerpts="\n".join(EXCERPT.format(n=i, text=x) for i, x in enumerate(excerpts, 1)),
                               question=question, language="Russian")
     model.starts.clear()
-    out = model.generate(SYSTEM_PROMPT, user, grammar=answer_grammar(len(excerpts)), max_tokens=40)
+    out = model.generate(SYSTEM_PROMPT, user, grammar=answer_grammar(len(excerpts)), max_tokens=40, drafts=drafts)
     return out, next(s for s in model.starts if s > 0), model._prompt(SYSTEM_PROMPT, user)[0]
 
 
@@ -73,13 +73,10 @@ def test_whole_batches_shared_with_the_prompt_before_are_reused_and_change_nothi
 
 
 def test_prompt_lookup_drafts_copy_an_excerpt_in_fewer_steps_and_change_nothing(model):
-    llm = model.load()
     steps = lambda: sum(1 for s in model.starts if s > at)  # evaluations after the prompt's: one per step
-    drafted, at, _ = answer(model, SHORT, "Что такое галлюцинации?")
+    drafted, at, _ = answer(model, SHORT, "Что такое галлюцинации?", drafts=True)
     with_drafts = steps()
-    drafter, llm.draft_model = llm.draft_model, None
     model.start_fresh()
     plain, at, _ = answer(model, SHORT, "Что такое галлюцинации?")
-    llm.draft_model = drafter
     assert drafted == plain and "выдуманные ответы" in plain  # copied from the excerpt
     assert with_drafts < steps() / 2

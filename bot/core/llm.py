@@ -19,8 +19,10 @@ class LLM(Protocol):
     model_id: str
 
     def generate(self, system: str, user: str, *, grammar: str | None, max_tokens: int,
-                 on_text: Callable[[str], None] | None = None, cancel: threading.Event | None = None) -> str:
-        """Return the full completion; call `on_text` with each new piece; stop early on `cancel`."""
+                 on_text: Callable[[str], None] | None = None, cancel: threading.Event | None = None,
+                 drafts: bool = False) -> str:
+        """Return the full completion; call `on_text` with each new piece; stop early on `cancel`.
+        `drafts`: the output will mostly copy the prompt, so a backend may draft tokens from it."""
 
 
 def _collect(pieces: Iterator[str], on_text, cancel) -> str:
@@ -51,6 +53,7 @@ class LlamaCppLLM:
         self.n_ctx, self.threads, self.draft_tokens = n_ctx, threads, draft_tokens
         self._llm = None
         self._format = None
+        self._drafter = None
         self._grammars: dict[str, object] = {}
         self._states: dict[str, object] = {}  # system prompt -> its evaluated state; prompts are constants
         self._batched = 0  # leading tokens of the live context evaluated in batches from their system prompt's end
@@ -61,10 +64,10 @@ class LlamaCppLLM:
                 raise LLMError(f"model file {self.model_path} is missing: run `python -m bot setup-model`")
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-            from .prompt_lookup import LookupLlama
+            from .prompt_lookup import LookupLlama, PromptLookup
 
             llm = LookupLlama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.threads,
-                              n_threads_batch=self.threads, n_batch=128, verbose=False, draft_tokens=self.draft_tokens)
+                              n_threads_batch=self.threads, n_batch=128, verbose=False)
             template = llm.metadata.get("tokenizer.chat_template")
             if not template:
                 raise LLMError(f"{self.model_path.name} has no chat template: use an instruct model's GGUF")
@@ -74,6 +77,7 @@ class LlamaCppLLM:
             self._format = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos,
                                                stop_token_ids=[llm.token_eos()])
             self._llm = llm
+            self._drafter = PromptLookup(self.draft_tokens) if self.draft_tokens else None
         return self._llm
 
     def _prompt(self, system: str, user: str):
@@ -123,10 +127,11 @@ class LlamaCppLLM:
         """The next request reuses nothing of the one before (benchmarks replay a prompt just run)."""
         self._batched = 0
 
-    def generate(self, system, user, *, grammar, max_tokens, on_text=None, cancel=None) -> str:
+    def generate(self, system, user, *, grammar, max_tokens, on_text=None, cancel=None, drafts=False) -> str:
         llm = self.load()
         tokens, prompt = self._prompt(system, user)
         self._resume(system, tokens)
+        llm.draft_model = self._drafter if drafts else None
         stream = llm.create_completion(
             tokens, grammar=self._grammar(grammar) if grammar else None, temperature=0.0, top_k=1,
             max_tokens=max_tokens, stop=prompt.stop, stopping_criteria=prompt.stopping_criteria, stream=True)
@@ -144,7 +149,7 @@ class OpenAICompatLLM:
         self.api_key = api_key
         self.timeout_s = timeout_s
 
-    def generate(self, system, user, *, grammar, max_tokens, on_text=None, cancel=None) -> str:
+    def generate(self, system, user, *, grammar, max_tokens, on_text=None, cancel=None, drafts=False) -> str:
         body = {"model": self.model_id, "stream": True, "temperature": 0, "max_tokens": max_tokens,
                 "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}]}
         if grammar:

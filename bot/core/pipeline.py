@@ -382,7 +382,8 @@ class AnswerPipeline:
 
         g0 = time.perf_counter()
         output = self.llm.generate(SYSTEM_PROMPT, prompt, grammar=answer_grammar(len(req.excerpts)),
-                                   max_tokens=self.max_tokens, on_text=on_text, cancel=stop)
+                                   max_tokens=self.max_tokens, on_text=on_text, cancel=stop,
+                                   drafts=req.lang == "ru")  # a Russian answer copies its Russian excerpts
         req.timings["generate_ms"] = (time.perf_counter() - g0) * 1000
         if first:
             req.timings["first_token_ms"] = (first[0] - req.t0) * 1000

@@ -6,13 +6,15 @@ output so far) are drafted; llama.cpp evaluates the token and its draft in one b
 sampling keeps the drafted tokens it would have chosen anyway, up to the first it would not. On 2 CPU
 cores a batch of nine tokens costs about what one token does, so every kept token is time saved.
 
-Measured on the 16 model calls of 12 development questions, each replayed with drafts and without
-(`scripts/bench_answer.py --drafts` replays them so): Russian answer calls 52.6 → 40.4 s, all calls
-96.2 → 83.0 s, the Russian answers identical. Five calls of English questions (translations, an
-English answer) came out different: a batch's arithmetic differs from one token's in the last bits,
-and greedy decoding follows that where two tokens are nearly tied. Single-token matches are not
-drafted: they recur everywhere and are mostly wrong (drafting them too: 96.8 → 93.5 s, translations
-slower).
+Only Russian answers are drafted (the pipeline asks for it): they copy Russian excerpts. Replaying
+the 16 model calls of 12 development questions with drafts and without: Russian answer calls took
+40.4 s, not 52.6 s, with the same outputs; all calls 83.0 s, not 96.2 s, but five calls of English
+questions (translations, an English answer) came out different: a batch's arithmetic differs from
+one token's in the last bits, and greedy decoding follows that where two tokens are nearly tied.
+A development run drafting every call confirmed it: Russian whole-answer p50 7.6 → 5.7 s with the
+same 31/41 right, while English answers changed, one right answer was lost, one refusal became a
+made-up answer that passed, and English p95 rose from 17.4 to 25.4 s. Single-token matches are not
+drafted: they recur everywhere and are mostly wrong (drafting them too: 96.8 → 93.5 s in all).
 """
 from __future__ import annotations
 
@@ -42,13 +44,9 @@ class PromptLookup:
 
 
 class LookupLlama(LazyGrammarLlama):
-    """LazyGrammarLlama with prompt-lookup drafts (none with draft_tokens=0)."""
-
-    def __init__(self, *args, draft_tokens: int = 8, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        # Set here, not passed to Llama(): there a draft model turns on logits for every prompt token
-        # (a 1.2 GB array for Qwen2.5's vocabulary, and slower prompts).
-        self.draft_model = PromptLookup(draft_tokens) if draft_tokens else None
+    """LazyGrammarLlama that checks the drafts of a `draft_model` set per completion. Set on the
+    instance, not passed to Llama(): there a draft model turns on logits for every prompt token
+    (a 1.2 GB array for Qwen2.5's vocabulary, and slower prompts)."""
 
     def eval(self, tokens) -> None:
         if self.draft_model is None or len(tokens) > self.draft_model.tokens + 1:
