@@ -54,13 +54,26 @@ def cmd_index(args, settings: Settings) -> int:
     return 0
 
 
+def _valid(text: str) -> str:
+    """Bytes that are not UTF-8 (surrogates in argv, U+FFFD from stdin) become replacement characters."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _questions(arg: str):
     if arg != "-":
-        yield arg
+        yield _valid(arg)
         return
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="replace")  # a stray byte is one odd character, not a crash
     for line in sys.stdin:
         if line.strip():
-            yield line.strip()
+            yield _valid(line.strip())
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
 
 
 def cmd_search(args, settings: Settings) -> int:
@@ -70,6 +83,9 @@ def cmd_search(args, settings: Settings) -> int:
 
     retriever = Retriever.from_settings(load_index(settings.index_dir), make_embedder(settings), settings.retrieval)
     for q in _questions(args.question):
+        if not q.strip():
+            print("error: nothing to search for", file=sys.stderr)
+            return 2
         result = retriever.search(q, k=args.k or settings.retrieval.top_k)
         if args.json:
             print(json.dumps({"query": q, "passages": [h.to_json() for h in result.hits]}, ensure_ascii=False),
@@ -113,9 +129,13 @@ def cmd_chat(args, settings: Settings) -> int:
 
 
 def cmd_eval(args, settings: Settings) -> int:
-    from .evaluation import evaluate, load_questions, print_report
+    from .evaluation import QuestionSetError, evaluate, load_questions, print_report
 
-    questions = load_questions(Path(args.qa))[: args.limit or None]
+    try:
+        questions = load_questions(Path(args.qa))[: args.limit]
+    except QuestionSetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     core = _core(settings)
     try:
         report = evaluate(core, questions)
@@ -214,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--progress-json", action="store_true", help="progress as JSON lines on stdout (for the admin service)")
     p.set_defaults(func=cmd_index)
     p = sub.add_parser("search", help="retrieve passages for a question ('-' reads stdin)")
-    p.add_argument("-k", type=int, default=None, help="number of passages")
+    p.add_argument("-k", type=_positive, default=None, help="number of passages")
     p.add_argument("--json", action="store_true")
     p.add_argument("question")
     p.set_defaults(func=cmd_search)
@@ -226,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("eval", help="run a question set and print quality figures")
     p.add_argument("--qa", required=True, help="JSON lines: question, lang, kind, gold_line_range")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--limit", type=_positive, default=None, help="only the first N questions")
     p.set_defaults(func=cmd_eval)
     sub.add_parser("doctor", help="check the installation and say what to fix").set_defaults(func=cmd_doctor)
     sub.add_parser("setup-model", help="download and check the default model").set_defaults(func=cmd_setup_model)

@@ -17,13 +17,32 @@ from .core.service import Asker
 from .core.text import collapse
 
 
+class QuestionSetError(ValueError):
+    """A question set that cannot be read: said in one line, where it goes wrong."""
+
+
+def _is_range(value) -> bool:
+    return isinstance(value, list) and len(value) == 2 and all(isinstance(x, int) for x in value)
+
+
 def load_questions(path: Path) -> list[dict]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QuestionSetError(f"cannot read {path}: {exc}") from None
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(lines, 1):
         if line.strip():
-            item = json.loads(line)
-            if "question" not in item or item.get("kind") not in ("answerable", "unanswerable", "offtopic", "injection"):
-                raise ValueError(f"{path}:{n}: needs 'question' and a known 'kind'")
+            try:
+                item = json.loads(line)
+            except ValueError as exc:
+                raise QuestionSetError(f"{path}:{n}: not a JSON object ({exc})") from None
+            if not isinstance(item, dict) or not isinstance(item.get("question"), str) or \
+                    item.get("kind") not in ("answerable", "unanswerable", "offtopic", "injection"):
+                raise QuestionSetError(f"{path}:{n}: needs 'question' and a known 'kind'")
+            ranges = [item["gold_line_range"]] if item.get("gold_line_range") else []
+            if not all(_is_range(r) for r in ranges + item.get("other_gold_ranges", [])):
+                raise QuestionSetError(f"{path}:{n}: a gold range is two line numbers, [first, last]")
             out.append(item)
     return out
 

@@ -62,3 +62,35 @@ def test_ask_from_stdin_answers_every_line_alone_and_unlimited(core, llm, monkey
     assert [x["reason"] for x in lines[:7]] == ["answered"] * 7
     assert lines[7]["reason"] != "rate_limited"
     assert llm.prompts and not any("follow-up to" in p for p in llm.prompts + llm.pick_prompts)
+
+
+def test_a_broken_question_set_is_a_one_line_error(settings, workdir):
+    cases = {
+        "missing.jsonl": None,
+        "not-json.jsonl": '{"question": "x", "kind": "answerable"\n',
+        "bad-range.jsonl": json.dumps({"question": "x", "kind": "answerable", "gold_line_range": [5]}) + "\n",
+    }
+    expected = {"missing.jsonl": "cannot read", "not-json.jsonl": "not-json.jsonl:1: not a JSON object",
+                "bad-range.jsonl": "bad-range.jsonl:1: a gold range is two line numbers"}
+    for name, text in cases.items():
+        if text is not None:
+            (workdir / name).write_text(text, encoding="utf-8")
+        proc = bot(workdir, "eval", "--qa", str(workdir / name))
+        assert proc.returncode == 2 and expected[name] in proc.stderr, proc.stderr[-2000:]
+        assert "Traceback" not in proc.stderr
+
+
+def test_search_input_errors_are_messages_and_stray_bytes_are_characters(settings, workdir):
+    assert bot(workdir, "index").returncode == 0
+    proc = bot(workdir, "search", "-k", "0", "LoRA")
+    assert proc.returncode == 2 and "-k: must be a whole number of at least 1, not '0'" in proc.stderr
+    proc = bot(workdir, "search", "  ")
+    assert proc.returncode == 2 and "nothing to search for" in proc.stderr
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DISCORD_", "BOT_"))}
+    env.update(BOT_CONFIG=str(workdir / "config.yaml"), PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "bot", "search", "--json", "-k", "1", "-"], cwd=workdir,
+                          input="Что такое LoRA?".encode() + b"\xff\n", capture_output=True,
+                          timeout=300, env=env)
+    assert proc.returncode == 0 and b"Traceback" not in proc.stderr, proc.stderr[-2000:]
+    line = json.loads(proc.stdout)
+    assert line["query"] == "Что такое LoRA?\ufffd" and len(line["passages"]) == 1
