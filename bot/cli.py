@@ -55,7 +55,7 @@ def cmd_index(args, settings: Settings) -> int:
 
 
 def _valid(text: str) -> str:
-    """Bytes that are not UTF-8 (surrogates in argv, U+FFFD from stdin) become replacement characters."""
+    """Replacement characters for what was not UTF-8 (argv's undecodable bytes arrive as surrogates)."""
     return text.encode("utf-8", "replace").decode("utf-8")
 
 

@@ -41,7 +41,8 @@ def load_questions(path: Path) -> list[dict]:
                     item.get("kind") not in ("answerable", "unanswerable", "offtopic", "injection"):
                 raise QuestionSetError(f"{path}:{n}: needs 'question' and a known 'kind'")
             ranges = [item["gold_line_range"]] if item.get("gold_line_range") else []
-            if not all(_is_range(r) for r in ranges + item.get("other_gold_ranges", [])):
+            others = item.get("other_gold_ranges", [])
+            if not isinstance(others, list) or not all(_is_range(r) for r in ranges + others):
                 raise QuestionSetError(f"{path}:{n}: a gold range is two line numbers, [first, last]")
             out.append(item)
     return out
