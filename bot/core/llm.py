@@ -113,7 +113,7 @@ class LlamaCppLLM:
         llm, state = self._llm, self._system_state(system)
         start = state.n_tokens
         # Of the live context, only the previous prompt was evaluated in whole batches (its answer
-        # token by token); at least one token is left to evaluate, for fresh logits.
+        # token by token, or with its drafts); at least one token is left to evaluate, for fresh logits.
         n = min(llm.n_tokens, self._batched, len(tokens) - 1)
         differ = np.flatnonzero(llm.input_ids[:n] != np.asarray(tokens[:n]))
         shared = int(differ[0]) if len(differ) else n
