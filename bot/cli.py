@@ -54,20 +54,17 @@ def cmd_index(args, settings: Settings) -> int:
     return 0
 
 
-def _valid(text: str) -> str:
-    """Replacement characters for what was not UTF-8 (argv's undecodable bytes arrive as surrogates)."""
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
 def _questions(arg: str):
     if arg != "-":
-        yield _valid(arg)
+        from .core.text import valid_utf8
+
+        yield valid_utf8(arg)  # argv's undecodable bytes arrive as surrogates
         return
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="replace")  # a stray byte is one odd character, not a crash
     for line in sys.stdin:
         if line.strip():
-            yield _valid(line.strip())
+            yield line.strip()
 
 
 def _positive(text: str) -> int:
@@ -81,11 +78,11 @@ def cmd_search(args, settings: Settings) -> int:
     from .core.index import load_index
     from .core.retrieval import Retriever
 
+    if not args.question.strip():  # before loading anything
+        print("error: nothing to search for", file=sys.stderr)
+        return 2
     retriever = Retriever.from_settings(load_index(settings.index_dir), make_embedder(settings), settings.retrieval)
     for q in _questions(args.question):
-        if not q.strip():
-            print("error: nothing to search for", file=sys.stderr)
-            return 2
         result = retriever.search(q, k=args.k or settings.retrieval.top_k)
         if args.json:
             print(json.dumps({"query": q, "passages": [h.to_json() for h in result.hits]}, ensure_ascii=False),

@@ -29,6 +29,7 @@ from .corpus import SUFFIXES
 from .index import IndexDir, Progress, build_index, stale_sources
 from .messages import MESSAGES, t
 from .service import Asker
+from .text import valid_utf8
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ _NAME = re.compile(r"[^\W_][\w .()\-]*")  # \w is Unicode-aware: Cyrillic names 
 def check_name(filename: str) -> tuple[str, dict] | None:
     """None if `filename` is a safe plain .txt/.md name, else (message key, kwargs)."""
     name = unicodedata.normalize("NFC", filename or "")
-    shown = name.encode("utf-8", "replace").decode()[:MAX_NAME]
+    shown = valid_utf8(name)[:MAX_NAME]
     if (len(name) > MAX_NAME or not _NAME.fullmatch(name) or name.endswith((" ", "."))
             or ".." in name):
         return "bad_name", {"name": shown}
@@ -340,7 +341,7 @@ class AdminService:
 
     async def add_document(self, asker: Asker, filename: str, data: bytes,
                            on_progress: ProgressCallback | None = None) -> AdminReply:
-        shown = (filename or "")[:MAX_NAME].encode("utf-8", "replace").decode()
+        shown = valid_utf8((filename or "")[:MAX_NAME])
         detail = f"{shown} ({len(data)} bytes)"
         if refused := self._refusal(asker, "add", detail):
             return refused
@@ -354,7 +355,7 @@ class AdminService:
 
     async def remove_document(self, asker: Asker, source: str,
                               on_progress: ProgressCallback | None = None) -> AdminReply:
-        shown = (source or "")[:MAX_NAME].encode("utf-8", "replace").decode()
+        shown = valid_utf8((source or "")[:MAX_NAME])
         if refused := self._refusal(asker, "remove", shown):
             return refused
         return await self._run_exclusive(asker, "remove", shown,
@@ -395,7 +396,7 @@ class AdminService:
     async def _remove(self, source: str, lang: str, on_progress) -> AdminReply:
         existing = self._sources()
         if source not in existing:
-            shown = source[:MAX_NAME].encode("utf-8", "replace").decode()
+            shown = valid_utf8(source[:MAX_NAME])
             return AdminReply(False, t("no_such", lang, name=shown, names=", ".join(existing) or "—"))
         if len(existing) == 1:
             return AdminReply(False, t("last_source", lang))

@@ -18,7 +18,7 @@ from typing import Callable, Protocol
 
 from .answer import Answer
 from .messages import t
-from .text import language, strip_markup
+from .text import language, strip_markup, valid_utf8
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 
@@ -172,7 +172,7 @@ class AnswerService:
         """Clean the question; return (clean question, a refusal Answer or None)."""
         clean = ANSI_ESCAPE.sub("", question)
         clean = "".join(ch for ch in clean if ch.isprintable() or ch in "\n\t")
-        clean = clean.encode("utf-8", "replace").decode("utf-8").strip()  # lone surrogates → '?'
+        clean = valid_utf8(clean).strip()
         plain = strip_markup(clean)
         lang = language(plain) if plain else (asker.user_lang if asker.user_lang in ("ru", "en") else "ru")
         if self._closing:

@@ -21,17 +21,13 @@ import sqlite_utils
 from .answer import Answer
 from .migrations import migrate
 from .service import Asker
+from .text import valid_utf8
 
 DB_NAME = "bot.db"
 
 
 def keyed_hash(key: bytes, platform: str, user_id: str) -> str:
-    return hmac.new(key, _safe(f"{platform}:{user_id}").encode(), hashlib.sha256).hexdigest()
-
-
-def _safe(text: str) -> str:
-    """SQLite rejects lone surrogates; keep everything else as it is."""
-    return text.encode("utf-8", "replace").decode("utf-8")
+    return hmac.new(key, valid_utf8(f"{platform}:{user_id}").encode(), hashlib.sha256).hexdigest()
 
 
 def _now() -> str:
@@ -72,9 +68,9 @@ class Store:
     def record_answer(self, asker: Asker, answer: Answer) -> int:
         ctx = self.context()
         row = {
-            "platform": asker.platform, "chat": _safe(asker.chat_id),
+            "platform": asker.platform, "chat": valid_utf8(asker.chat_id),
             "user_hash": self.user_hash(asker),
-            "question": _safe(answer.question), "answer": _safe(answer.text), "refused": int(answer.refused),
+            "question": valid_utf8(answer.question), "answer": valid_utf8(answer.text), "refused": int(answer.refused),
             "reason": answer.reason, "lang": answer.lang,
             "passages": json.dumps([c.passage_id for c in answer.citations]),
             "timings": json.dumps({k: round(v, 1) for k, v in answer.timings.items()}),
@@ -101,7 +97,7 @@ class Store:
 
     def audit(self, asker: Asker, action: str, allowed: bool, detail: str = "") -> int:
         row = {"platform": asker.platform, "user_hash": self.user_hash(asker),
-               "action": action, "allowed": int(allowed), "detail": _safe(detail)[:2000], "created_at": _now()}
+               "action": action, "allowed": int(allowed), "detail": valid_utf8(detail)[:2000], "created_at": _now()}
         with self._lock:
             return self.db["audit"].insert(row).last_pk
 

@@ -46,6 +46,12 @@ _STEMMERS = {"ru": Stemmer.Stemmer("russian"), "en": Stemmer.Stemmer("english")}
 _MARKUP = re.compile(r"<[^<>\n]{1,200}>|\]\([^)\s]{1,500}\)|`{1,3}|\*{1,3}|_{2,}")
 
 
+def valid_utf8(text: str) -> str:
+    """`text` with what cannot be UTF-8 (lone surrogates: argv's undecodable bytes, a chat client's
+    broken emoji) as '?', everything else as it is; SQLite and the embedder reject surrogates."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def strip_markup(text: str) -> str:
     """The words of a question without HTML tags, markdown link targets and emphasis marks."""
     return collapse(_MARKUP.sub(" ", text))
