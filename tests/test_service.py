@@ -116,6 +116,25 @@ def test_bad_input_gets_a_clear_answer(core, case):
         assert answer.text == "Вопрос слишком длинный: не больше 1000 символов." and len(answer.question) <= 200
 
 
+@pytest.mark.parametrize("message, lang, kind", [
+    ("Привет!", "ru", "greeting"), ("Добрый день, бот", "ru", "greeting"), ("hello there", "en", "greeting"),
+    ("Спасибо большое!", "ru", "thanks"), ("Thanks a lot", "en", "thanks"),
+])
+def test_a_greeting_or_thanks_gets_a_reply_without_a_search(core, llm, monkeypatch, message, lang, kind):
+    monkeypatch.setattr(core.service.pipeline, "answer", None)  # never reached
+    answer = run(core.service.ask(message, user(1)))
+    assert answer.refused and answer.reason == "small_talk" and not answer.citations
+    expected = t("greeting", lang, help=t("help", lang)) if kind == "greeting" else t("thanks", lang)
+    assert answer.text == expected and answer.lang == lang
+    assert core.service._turns(user(1).chat_key) == []  # not part of the conversation
+
+
+def test_a_question_after_a_greeting_is_answered():
+    from bot.core.service import GREETING, THANKS
+    for question in ("Привет! Что такое LoRA?", "Спасибо, а что такое RLHF?", "Hi, what is LoRA?", "Hello world program"):
+        assert not GREETING.match(question) and not THANKS.match(question)
+
+
 def test_control_characters_and_surrogates_are_stripped_not_fatal(core):
     answer = run(core.service.ask("\x00Что автор\ud800 думает\x07 о LoRA?\x1b", user(1)))
     assert not answer.refused and answer.citations

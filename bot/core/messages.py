@@ -28,6 +28,11 @@ MESSAGES = {
         "ru": "Напишите вопрос текстом, например: «Что такое LoRA?»",
         "en": "Please type a question, for example: “What is LoRA?”",
     },
+    "greeting": {"ru": "Здравствуйте! {help}", "en": "Hello! {help}"},
+    "thanks": {
+        "ru": "Пожалуйста! Спрашивайте ещё.",
+        "en": "You're welcome! Ask anything else about the material.",
+    },
     "too_long": {
         "ru": "Вопрос слишком длинный: не больше {limit} символов.",
         "en": "The question is too long: {limit} characters at most.",

@@ -21,6 +21,14 @@ from .messages import t
 from .text import language, strip_markup, valid_utf8
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+# A greeting or a thank-you alone is not a question: it gets what the bot does, or a "you're welcome",
+# not "the material does not answer this" (what "Привет!" got before, after a search).
+GREETING = re.compile(
+    r"^(?:привет\w*|здравствуй\w*|добр\w+\s+(?:день|утро|вечер)|доброго\s+времени\s+суток|hi|hello|hey"
+    r"|good\s+(?:morning|afternoon|evening))(?:[\s,]+(?:бот|всем|there|bot|all))?[\s!.)]*$", re.I)
+THANKS = re.compile(
+    r"^(?:спасибо|благодарю|спс|thanks|thank\s+you|thx)(?:[\s,]+(?:большое|огромное|a\s+lot|so\s+much|very\s+much))?"
+    r"[\s!.)]*$", re.I)
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +189,9 @@ class AnswerService:
             return clean, self._notice(clean, lang, "empty")
         if len(clean) > self.max_question_chars:
             return clean, self._notice(clean[:200], lang, "too_long", limit=self.max_question_chars)
+        if GREETING.match(plain) or THANKS.match(plain):
+            text = t("greeting", lang, help=t("help", lang)) if GREETING.match(plain) else t("thanks", lang)
+            return clean, Answer(question=clean, lang=lang, refused=True, text=text, reason="small_talk")
         return clean, None
 
     async def ask(self, question: str, asker: Asker, on_partial: Callable[[str], None] | None = None) -> Answer:
