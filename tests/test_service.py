@@ -116,23 +116,34 @@ def test_bad_input_gets_a_clear_answer(core, case):
         assert answer.text == "Вопрос слишком длинный: не больше 1000 символов." and len(answer.question) <= 200
 
 
-@pytest.mark.parametrize("message, lang, kind", [
+@pytest.mark.parametrize("message, lang, key", [
     ("Привет!", "ru", "greeting"), ("Добрый день, бот", "ru", "greeting"), ("hello there", "en", "greeting"),
     ("Спасибо большое!", "ru", "thanks"), ("Thanks a lot", "en", "thanks"),
+    ("Кто автор?", "ru", "help"), ("О чём этот материал?", "ru", "help"), ("Who is the author?", "en", "help"),
 ])
-def test_a_greeting_or_thanks_gets_a_reply_without_a_search(core, llm, monkeypatch, message, lang, kind):
+def test_small_talk_gets_a_reply_without_a_search(core, monkeypatch, message, lang, key):
     monkeypatch.setattr(core.service.pipeline, "answer", None)  # never reached
     answer = run(core.service.ask(message, user(1)))
-    assert answer.refused and answer.reason == "small_talk" and not answer.citations
-    expected = t("greeting", lang, help=t("help", lang)) if kind == "greeting" else t("thanks", lang)
-    assert answer.text == expected and answer.lang == lang
+    assert answer.refused and answer.reason == "small_talk" and not answer.citations and answer.lang == lang
+    assert answer.text == t(key, lang, help=t("help", lang))
+    assert t("help", lang) in answer.text or key == "thanks"
     assert core.service._turns(user(1).chat_key) == []  # not part of the conversation
 
 
-def test_a_question_after_a_greeting_is_answered():
-    from bot.core.service import GREETING, THANKS
-    for question in ("Привет! Что такое LoRA?", "Спасибо, а что такое RLHF?", "Hi, what is LoRA?", "Hello world program"):
-        assert not GREETING.match(question) and not THANKS.match(question)
+def test_in_a_conversation_who_is_the_author_asks_about_the_article(core, monkeypatch):
+    asked, answer = [], core.service.pipeline.answer
+    monkeypatch.setattr(core.service.pipeline, "answer", lambda q, *a: asked.append(q) or answer(q, *a))
+    assert not run(core.service.ask(QUESTION, user(1))).refused
+    assert run(core.service.ask("Кто автор?", user(1))).reason != "small_talk"
+    assert run(core.service.ask("Кто автор этого материала?", user(1))).reason == "small_talk"
+    assert asked == [QUESTION, "Кто автор?"]
+
+
+def test_a_question_after_a_greeting_is_a_question():
+    from bot.core.service import small_talk
+    for question in ("Привет! Что такое LoRA?", "Спасибо, а что такое RLHF?", "Hi, what is LoRA?", "Hello world program",
+                     "Кто автор статьи про LoRA?", "Кто написал GPT-3?", "What is the text about LoRA?"):
+        assert small_talk(question, chatting=False) is None
 
 
 def test_control_characters_and_surrogates_are_stripped_not_fatal(core):

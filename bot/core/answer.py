@@ -15,7 +15,7 @@ REASONS = (
     "injection",  # the question tries to change the bot's rules
     "unsupported",  # the model's answer did not survive verification, or it declined
     "empty",  # empty or unusable question
-    "small_talk",  # a greeting or a thank-you alone: what the bot does, or "you're welcome"
+    "small_talk",  # a greeting, a thank-you or "who is the author?": what the bot does, or "you're welcome"
     "too_long",  # question over the length limit
     "rate_limited",  # this user asks too often
     "busy",  # the queue is full

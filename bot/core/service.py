@@ -21,14 +21,34 @@ from .messages import t
 from .text import language, strip_markup, valid_utf8
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
-# A greeting or a thank-you alone is not a question: it gets what the bot does, or a "you're welcome",
-# not "the material does not answer this" (what "Привет!" got before, after a search).
+# A greeting, a thank-you or a question about the bot itself is not a question about the material: it
+# gets what the bot does, or a "you're welcome", not "the material does not answer this" after a search.
 GREETING = re.compile(
     r"^(?:привет\w*|здравствуй\w*|добр\w+\s+(?:день|утро|вечер)|доброго\s+времени\s+суток|hi|hello|hey"
     r"|good\s+(?:morning|afternoon|evening))(?:[\s,]+(?:бот|всем|there|bot|all))?[\s!.)]*$", re.I)
 THANKS = re.compile(
     r"^(?:спасибо|благодарю|спс|thanks|thank\s+you|thx)(?:[\s,]+(?:большое|огромное|a\s+lot|so\s+much|very\s+much))?"
     r"[\s!.)]*$", re.I)
+_WORK = r"(?:материал\w*|текст\w*|книг\w*|сборник\w*|material|text|book|collection)"
+ABOUT = re.compile(
+    r"^(?:кто\s+(?:автор|написал)(?:\s+(?:эт\w+\s+)?" + _WORK + r")?|о\s+ч[её]м\s+(?:эт\w+\s+)?(?:" + _WORK
+    + r"|бот|ты)|что\s+ты\s+умеешь|who\s+(?:is\s+the\s+author|wrote\s+(?:this|it))(?:\s+of\s+(?:this|the)\s+"
+    + _WORK + r")?|what\s+(?:is|'s)\s+(?:this|the)\s+(?:" + _WORK + r"|bot)\s+about|what\s+can\s+you\s+do)[\s?!.]*$",
+    re.I)
+
+
+_NAMED = re.compile(_WORK + r"|\b(?:бот|ты|bot|you)\b", re.I)
+
+
+def small_talk(text: str, chatting: bool) -> str | None:
+    """The message for a greeting, a thank-you or a question about the bot itself; None for a question.
+    In a conversation a bare "Кто автор?" asks about the article just quoted, not about the material."""
+    if GREETING.match(text):
+        return "greeting"
+    if THANKS.match(text):
+        return "thanks"
+    return "help" if ABOUT.match(text) and (not chatting or _NAMED.search(text)) else None
+
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +209,8 @@ class AnswerService:
             return clean, self._notice(clean, lang, "empty")
         if len(clean) > self.max_question_chars:
             return clean, self._notice(clean[:200], lang, "too_long", limit=self.max_question_chars)
-        if GREETING.match(plain) or THANKS.match(plain):
-            text = t("greeting", lang, help=t("help", lang)) if GREETING.match(plain) else t("thanks", lang)
+        if key := small_talk(plain, chatting=bool(self._turns(asker.chat_key))):
+            text = t(key, lang, help=t("help", lang))
             return clean, Answer(question=clean, lang=lang, refused=True, text=text, reason="small_talk")
         return clean, None
 
