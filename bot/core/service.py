@@ -35,9 +35,7 @@ ABOUT = re.compile(
     + r"|бот|ты)|что\s+ты\s+умеешь|who\s+(?:is\s+the\s+author|wrote\s+(?:this|it))(?:\s+of\s+(?:this|the)\s+"
     + _WORK + r")?|what\s+(?:is|'s)\s+(?:this|the)\s+(?:" + _WORK + r"|bot)\s+about|what\s+can\s+you\s+do)[\s?!.]*$",
     re.I)
-
-
-_NAMED = re.compile(_WORK + r"|\b(?:бот|ты|bot|you)\b", re.I)
+_NAMED = re.compile(_WORK + r"|\b(?:бот|ты|bot|you)\b", re.I)  # a question that names the material or the bot
 
 
 def small_talk(text: str, chatting: bool) -> str | None:
