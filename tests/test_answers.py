@@ -215,6 +215,18 @@ def test_a_picked_sentence_must_give_the_figure_or_the_year_asked(core, llm):
     assert ask(core, "В каком году появился адаптер LoRA на 7 миллиардов параметров?").refused
 
 
+def test_a_picked_sentence_must_share_a_word_with_the_question(core, llm):
+    question = "Почему возникают галлюцинации?"
+    llm.outputs.append(out("Их вызывают космические лучи.", [1]))
+    llm.pick = "Символы вроде"  # offered, but about something else
+    answer = ask(core, question)
+    assert "Символы вроде" in llm.pick_prompts[-1]
+    assert answer.refused and answer.reason == "unsupported"
+    llm.outputs.append(out("Их вызывают космические лучи.", [1]))
+    llm.pick = "продолжает текст"  # «Они возникают, когда …»
+    assert not ask(core, question).refused
+
+
 def test_the_texts_own_question_is_listed_for_the_pick_but_never_quoted(core, llm, monkeypatch):
     # The fixture text asks nothing; one of its sentences is taken for a question.
     monkeypatch.setattr(pipeline_module, "is_question", lambda sentence: "на лету" in sentence)
