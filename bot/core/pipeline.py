@@ -114,6 +114,11 @@ class Request:
     def about_stems(self) -> set[str]:
         return set(stems(self.about))
 
+    def shared(self, sentence: str) -> set[str]:
+        """The word stems the sentence shares with the question and its context: a quoted sentence that
+        shares none answers something else."""
+        return self.about_stems & set(stems(sentence))
+
     def quotable(self, sentence: str) -> bool:
         """Could the sentence, quoted alone, answer the question? It must have a word that the
         question, with its context, has not, and not be an article's byline."""
@@ -451,7 +456,6 @@ class AnswerPipeline:
         if not cited:
             return None
         covered = req.strict_coverage[cited[0].hit.passage.id]
-        wanted = req.about_stems
         copied = [x for x in sentences(parsed.answer)
                   if len(x.split()) >= 3 and x in cited[0].given and req.quotable(x)]
         # The text's own questions share the most words with a question, and answer nothing.
@@ -459,8 +463,8 @@ class AnswerPipeline:
         if copied and covered >= req.cited_floor:
             best = copied[0]
         elif req.lang == "en" and candidates and covered >= MIN_EXTRACT_COVERAGE:
-            best = max(candidates, key=lambda x: len(wanted & set(stems(x))))
-            if not wanted & set(stems(best)):
+            best = max(candidates, key=lambda x: len(req.shared(x)))
+            if not req.shared(best):
                 return None
         else:
             return None
@@ -483,10 +487,9 @@ class AnswerPipeline:
         # фильм "Идиократия"? Там тоже всем рулил компьютер»), but one of them answers nothing.
         if not 1 <= k <= len(options) or is_question(options[k - 1][1]):
             return None
-        # A pick that shares no word with the question (with its context, or its translation) answers
-        # something else, as `_extract` requires too. In the runs of both sets on cb1d251 the 3 such picks,
-        # all held-out (h007, f001, f015), were wrong, and 19 of the 20 that shared a word were right.
-        if not req.about_stems & set(stems(options[k - 1][1])):
+        # As for `_extract`, a pick must share a word with the question. In the runs of both sets on cb1d251
+        # the 3 picks that shared none, all held-out (h007, f001, f015), were wrong; 19 of the 20 others right.
+        if not req.shared(options[k - 1][1]):
             return None
         return self._quoted(req, *options[k - 1])
 
@@ -514,7 +517,7 @@ class AnswerPipeline:
                 parts.append(f"{sentence} [{shown[n].n}]")
         # An answer to "what is X?" that never names X is about something else ("The accuracy of
         # this method is 58%." for "What is chain-of-thought?").
-        if not parts or (req.term and not req.about_stems & set(stems(" ".join(parts)))):
+        if not parts or (req.term and not req.shared(" ".join(parts))):
             return None
         return Answer(question=req.question, lang=req.lang, refused=False, text=" ".join(parts),
                       citations=list(shown.values()))
