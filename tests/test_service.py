@@ -118,6 +118,7 @@ def test_bad_input_gets_a_clear_answer(core, case):
 
 @pytest.mark.parametrize("message, lang, key", [
     ("Привет!", "ru", "greeting"), ("Добрый день, бот", "ru", "greeting"), ("hello there", "en", "greeting"),
+    ("Как дела?", "ru", "greeting"), ("Привет, как дела?", "ru", "greeting"), ("How are you?", "en", "greeting"),
     ("Спасибо большое!", "ru", "thanks"), ("Thanks a lot", "en", "thanks"),
     ("Кто автор?", "ru", "help"), ("О чём этот материал?", "ru", "help"), ("Who is the author?", "en", "help"),
 ])
@@ -142,7 +143,8 @@ def test_in_a_conversation_who_is_the_author_asks_about_the_article(core, monkey
 def test_a_question_after_a_greeting_is_a_question():
     from bot.core.service import small_talk
     for question in ("Привет! Что такое LoRA?", "Спасибо, а что такое RLHF?", "Hi, what is LoRA?", "Hello world program",
-                     "Кто автор статьи про LoRA?", "Кто написал GPT-3?", "What is the text about LoRA?"):
+                     "Кто автор статьи про LoRA?", "Кто написал GPT-3?", "What is the text about LoRA?",
+                     "Как дела у OpenAI?", "Как ты думаешь, что такое LoRA?", "How are you trained?"):
         assert small_talk(question, chatting=False) is None
 
 

@@ -23,9 +23,10 @@ from .text import language, strip_markup, valid_utf8
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 # A greeting, a thank-you or a question about the bot itself is not a question about the material: it
 # gets what the bot does, or a "you're welcome", not "the material does not answer this" after a search.
-GREETING = re.compile(
-    r"^(?:привет\w*|здравствуй\w*|добр\w+\s+(?:день|утро|вечер)|доброго\s+времени\s+суток|hi|hello|hey"
-    r"|good\s+(?:morning|afternoon|evening))(?:[\s,]+(?:бот|всем|there|bot|all))?[\s!.)]*$", re.I)
+_HELLO = (r"(?:привет\w*|здравствуй\w*|добр\w+\s+(?:день|утро|вечер)|доброго\s+времени\s+суток|hi|hello|hey"
+          r"|good\s+(?:morning|afternoon|evening))(?:[\s,]+(?:бот|всем|there|bot|all))?")
+_HOW_ARE_YOU = r"(?:как\s+(?:у\s+тебя\s+)?(?:дела|ты|поживаешь)|how\s+are\s+you(?:\s+doing)?|how(?:'s|\s+is)\s+it\s+going)"
+GREETING = re.compile(rf"^(?:{_HELLO}(?:[\s,!.]+{_HOW_ARE_YOU})?|{_HOW_ARE_YOU})[\s!.?)]*$", re.I)
 THANKS = re.compile(
     r"^(?:спасибо|благодарю|спс|thanks|thank\s+you|thx)(?:[\s,]+(?:большое|огромное|a\s+lot|so\s+much|very\s+much))?"
     r"[\s!.)]*$", re.I)
