@@ -35,7 +35,7 @@ from .verify import ModelOutput, Verdict, added_to, answer_closed, parse_output,
 
 log = logging.getLogger(__name__)
 
-# Gates, calibrated on the development set (README, "Figures"): below this e5 cosine for
+# Gates, calibrated on the development set (docs/figures.md): below this e5 cosine for
 # the best passage nothing is close enough; below MIN_COVERAGE of the question's IDF-weighted
 # Russian words (an English question's: its translation's) in the best passages it is off-topic,
 # and an answer citing a passage under MIN_CITED_COVERAGE answers something else than was asked.
